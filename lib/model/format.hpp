@@ -1,0 +1,18 @@
+#pragma once
+// Human-readable figures: durations, bytes, rates and fractions, in SI units (the units of
+// datasheets: GB/s and TFLOP/s), with three significant digits.
+
+#include <cstdint>
+#include <string>
+
+namespace brrr {
+
+[[nodiscard]] std::string format_duration(double ns);
+[[nodiscard]] std::string format_bytes(double bytes);
+[[nodiscard]] std::string format_bandwidth(double bytes_per_s);
+[[nodiscard]] std::string format_flop_rate(double flops_per_s);
+[[nodiscard]] std::string format_flops(double flops);
+[[nodiscard]] std::string format_count(double n);
+[[nodiscard]] std::string format_percent(double fraction);
+
+} // namespace brrr

@@ -1,0 +1,151 @@
+#include "report/profiles.hpp"
+
+#include "report/json_reader.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+// Defined in the source file generated from profiles/*.json at build time.
+namespace brrr::generated {
+extern const char* const builtin_profile_texts[];
+extern const char* const builtin_profile_names[];
+extern const std::size_t builtin_profile_count;
+} // namespace brrr::generated
+
+namespace brrr {
+
+namespace {
+
+Figure figure_from(const JsonReader& r) {
+  Figure f;
+  f.value = r.at("value").number();
+  if (f.value <= 0) r.at("value").fail("must be positive");
+  f.source = r.at("source").str();
+  if (f.source.empty()) r.at("source").fail("must name where the figure comes from");
+  if (auto m = r.optional("measured")) f.measured = m->non_negative();
+  return f;
+}
+
+nlohmann::json figure_to(const Figure& f) {
+  nlohmann::json j{{"value", f.value}, {"source", f.source}};
+  if (f.measured) j["measured"] = *f.measured;
+  return j;
+}
+
+// The scalar figures of a profile, in file order: one table for reading and writing.
+struct ScalarField {
+  const char* key;
+  std::optional<Figure> HardwareProfile::*member;
+};
+constexpr std::array<ScalarField, 7> scalar_fields{{
+    {"sm_count", &HardwareProfile::sm_count},
+    {"sm_boost_clock_mhz", &HardwareProfile::sm_boost_clock_mhz},
+    {"memory_bytes", &HardwareProfile::memory_bytes},
+    {"l2_bytes", &HardwareProfile::l2_bytes},
+    {"dram_bytes_per_s", &HardwareProfile::dram_bytes_per_s},
+    {"l2_bytes_per_s", &HardwareProfile::l2_bytes_per_s},
+    {"host_link_bytes_per_s", &HardwareProfile::host_link_bytes_per_s},
+}};
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+} // namespace
+
+HardwareProfile profile_from_json(const nlohmann::json& j, const std::string& source) {
+  JsonReader r(j, source);
+  if (!j.is_object()) r.fail("a hardware profile must be a JSON object");
+  const auto version = r.at("schema_version").u64();
+  if (version > static_cast<uint64_t>(profile_schema_version))
+    r.fail("hardware profile schema_version " + std::to_string(version) + " is newer than this brrr reads (" +
+           std::to_string(profile_schema_version) + "); upgrade brrr");
+  HardwareProfile p;
+  p.id = r.at("id").str();
+  p.name = r.at("name").str();
+  if (auto a = r.optional("architecture")) p.architecture = a->str();
+  if (auto c = r.optional("compute_capability")) p.compute_capability = c->str();
+  if (auto m = r.optional("match_names")) p.match_names = m->strings();
+  for (const auto& field : scalar_fields)
+    if (auto f = r.optional(field.key)) p.*field.member = figure_from(*f);
+  if (!p.dram_bytes_per_s) r.fail("dram_bytes_per_s is required: without it there is no memory roof");
+  for (const auto& [precision_name, pipes] : r.at("peak_flops_per_s").members()) {
+    auto precision = parse_precision(precision_name);
+    if (!precision) pipes.fail("unknown precision (expected fp64, fp32, tf32, fp16, bf16, fp8 or int8)");
+    for (const auto& [pipe_name, figure] : pipes.members()) {
+      auto pipe = parse_pipe(pipe_name);
+      if (!pipe) figure.fail("unknown pipe (expected cuda_core or tensor)");
+      p.peak_flops_per_s[{*precision, *pipe}] = figure_from(figure);
+    }
+  }
+  if (auto n = r.optional("notes")) p.notes = n->str();
+  p.origin = source;
+  return p;
+}
+
+nlohmann::json profile_to_json(const HardwareProfile& p) {
+  nlohmann::json j;
+  j["schema_version"] = profile_schema_version;
+  j["id"] = p.id;
+  j["name"] = p.name;
+  j["architecture"] = p.architecture;
+  j["compute_capability"] = p.compute_capability;
+  j["match_names"] = p.match_names;
+  for (const auto& field : scalar_fields)
+    if (const auto& f = p.*field.member) j[field.key] = figure_to(*f);
+  nlohmann::json peaks = nlohmann::json::object();
+  for (const auto& [key, figure] : p.peak_flops_per_s)
+    peaks[std::string(to_string(key.first))][std::string(to_string(key.second))] = figure_to(figure);
+  j["peak_flops_per_s"] = std::move(peaks);
+  if (!p.notes.empty()) j["notes"] = p.notes;
+  return j;
+}
+
+HardwareProfile read_profile(const std::filesystem::path& path) {
+  return profile_from_json(read_json_file(path), path.string());
+}
+
+const std::vector<HardwareProfile>& builtin_profiles() {
+  static const std::vector<HardwareProfile> profiles = [] {
+    std::vector<HardwareProfile> out;
+    for (std::size_t i = 0; i < generated::builtin_profile_count; ++i) {
+      const std::string name = std::string("builtin:") + generated::builtin_profile_names[i];
+      out.push_back(profile_from_json(nlohmann::json::parse(generated::builtin_profile_texts[i]), name));
+    }
+    return out;
+  }();
+  return profiles;
+}
+
+std::optional<ProfileMatch> match_profile(const std::vector<HardwareProfile>& profiles, const std::string& device_name,
+                                          const std::string& compute_capability) {
+  const std::string device = lower(device_name);
+  auto word_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
+  auto whole_words_at = [&](std::size_t pos, std::size_t length) {
+    const bool starts = pos == 0 || !word_char(device[pos - 1]) || !word_char(device[pos]);
+    const std::size_t end = pos + length;
+    const bool ends = end == device.size() || !word_char(device[end]) || !word_char(device[end - 1]);
+    return starts && ends;
+  };
+  const HardwareProfile* best = nullptr;
+  std::size_t best_length = 0;
+  for (const auto& p : profiles) {
+    if (!compute_capability.empty() && !p.compute_capability.empty() && p.compute_capability != compute_capability)
+      continue;
+    for (const auto& name : p.match_names) {
+      const std::string candidate = lower(name);
+      if (candidate.empty()) continue;
+      if (candidate == device) return ProfileMatch{p, true};
+      for (auto pos = device.find(candidate); pos != std::string::npos; pos = device.find(candidate, pos + 1))
+        if (whole_words_at(pos, candidate.size()) && candidate.size() > best_length) {
+          best = &p;
+          best_length = candidate.size();
+        }
+    }
+  }
+  if (!best) return std::nullopt;
+  return ProfileMatch{*best, false};
+}
+
+} // namespace brrr

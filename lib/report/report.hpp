@@ -1,0 +1,50 @@
+#pragma once
+// The report: a run, the hardware profile its roofs came from, and the analysis. Written by
+// `brrr profile`, read by `brrr explain` and `brrr diff`. The JSON layout is documented
+// field by field in docs/report-format.md; schema_version comes first.
+
+#include "analyse/analysis.hpp"
+#include "model/hardware.hpp"
+#include "model/run.hpp"
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace brrr {
+
+struct Report {
+  Run run;
+  std::optional<HardwareProfile> profile;
+  // Why no profile applies (an unknown GPU, no GPU at all), when profile is empty.
+  std::string profile_missing_reason;
+  Analysis analysis;
+};
+
+// Bad input: a file brrr cannot read as what it should be. The message names the file and
+// what is wrong with it, in one line.
+class InputError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+// An ordered object: keys keep the documented order, schema_version first.
+[[nodiscard]] nlohmann::ordered_json report_to_json(const Report& report);
+// Reads the measured parts of a report (run, profile); the caller analyses it again.
+// Throws InputError naming `source` and the offending field.
+[[nodiscard]] Report report_from_json(const nlohmann::json& j, const std::string& source);
+
+// Parses a JSON file, with clear errors for a missing file, a directory, an empty file,
+// and text that is not JSON or is cut short.
+[[nodiscard]] nlohmann::json read_json_file(const std::filesystem::path& path);
+[[nodiscard]] Report read_report(const std::filesystem::path& path);
+
+// Writes `text` to `path` atomically (a temporary file in the same folder, then rename),
+// so that a reader never sees half a file and a failure never leaves one behind.
+// Refuses to replace an existing file unless `overwrite`. Throws std::runtime_error.
+void write_file_atomically(const std::filesystem::path& path, const std::string& text, bool overwrite);
+
+} // namespace brrr

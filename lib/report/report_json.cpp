@@ -1,0 +1,594 @@
+// The report's JSON form (docs/report-format.md). Writing emits everything, the analysis
+// included, for scripts; reading takes only the measured parts, checks them, and leaves the
+// analysis to be derived again.
+
+#include "report/json_reader.hpp"
+#include "report/profiles.hpp"
+#include "report/report.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace brrr {
+
+using nlohmann::json;
+// Reports are written with their keys in the documented order (schema_version first), not
+// sorted: a person reading one sees the summary before the details.
+using ojson = nlohmann::ordered_json;
+
+namespace {
+
+// Unsigned JSON integers keep nanosecond counts exact; doubles would round past 2^53.
+ojson dim3_json(const Dim3& d) { return ojson::array({d.x, d.y, d.z}); }
+
+Dim3 dim3_from(const JsonReader& r) {
+  auto items = r.items();
+  if (items.size() != 3) r.fail("expected [x, y, z]");
+  return {items[0].u32(), items[1].u32(), items[2].u32()};
+}
+
+ojson optional_number(const std::optional<double>& v) { return v ? ojson(*v) : ojson(nullptr); }
+
+ojson evidence_json(const std::vector<Evidence>& evidence) {
+  ojson j = ojson::object();
+  for (const auto& e : evidence) j[e.key] = e.value;
+  return j;
+}
+
+std::vector<Evidence> evidence_from(const JsonReader& r) {
+  std::vector<Evidence> out;
+  for (const auto& [key, value] : r.members()) out.push_back({key, value.number()});
+  return out;
+}
+
+ojson flops_json(const FlopCounts& f) {
+  ojson j = ojson::object();
+  for (auto p : all_precisions)
+    for (auto u : all_pipes)
+      if (f.get(p, u) != 0) j[std::string(to_string(p))][std::string(to_string(u))] = f.get(p, u);
+  return j;
+}
+
+FlopCounts flops_from(const JsonReader& r) {
+  FlopCounts f;
+  for (const auto& [precision_name, pipes] : r.members()) {
+    auto p = parse_precision(precision_name);
+    if (!p) pipes.fail("unknown precision");
+    for (const auto& [pipe_name, value] : pipes.members()) {
+      auto u = parse_pipe(pipe_name);
+      if (!u) value.fail("unknown pipe");
+      f.set(*p, *u, value.non_negative());
+    }
+  }
+  return f;
+}
+
+std::string signal_name(int signal) {
+  const char* abbrev = sigabbrev_np(signal);
+  return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(signal);
+}
+
+ojson exit_json(const ExitStatus& e) {
+  switch (e.kind) {
+  case ExitStatus::Kind::exited:
+    return {{"kind", "exited"}, {"code", e.code}};
+  case ExitStatus::Kind::signaled:
+    return {{"kind", "signaled"}, {"signal", e.signal}, {"signal_name", signal_name(e.signal)}};
+  case ExitStatus::Kind::not_started:
+    return {{"kind", "not_started"}, {"code", e.code}};
+  case ExitStatus::Kind::unknown:
+    break;
+  }
+  return {{"kind", "unknown"}};
+}
+
+ExitStatus exit_from(const JsonReader& r) {
+  ExitStatus e;
+  const std::string kind = r.at("kind").str();
+  if (kind == "exited") {
+    e.kind = ExitStatus::Kind::exited;
+    e.code = r.at("code").i32();
+  } else if (kind == "signaled") {
+    e.kind = ExitStatus::Kind::signaled;
+    e.signal = r.at("signal").i32();
+  } else if (kind == "not_started") {
+    e.kind = ExitStatus::Kind::not_started;
+    e.code = r.at("code").i32();
+  } else if (kind == "unknown") {
+    e.kind = ExitStatus::Kind::unknown;
+  } else {
+    r.at("kind").fail("expected exited, signaled, not_started or unknown");
+  }
+  return e;
+}
+
+ojson attribution_json(const Attribution& a) {
+  ojson parts = ojson::object();
+  for (std::size_t i = 0; i < part_count; ++i) parts[std::string(to_string(static_cast<Part>(i)))] = a.ns[i];
+  ojson regimes = ojson::object();
+  for (auto r : {Regime::compute, Regime::memory, Regime::overhead, Regime::unknown})
+    regimes[std::string(to_string(r))] = a.regime_ns(r);
+  return {{"wall_ns", a.wall_ns}, {"parts_ns", parts}, {"regimes_ns", regimes}, {"gpu_busy_ns", a.gpu_busy_ns()}};
+}
+
+ojson kernel_json(const KernelGroup& k, const KernelAnalysis* a) {
+  ojson j{{"name", k.name},
+          {"symbol", k.symbol},
+          {"grid", dim3_json(k.grid)},
+          {"block", dim3_json(k.block)},
+          {"registers_per_thread", k.registers_per_thread},
+          {"static_shared_bytes", k.static_shared_bytes},
+          {"dynamic_shared_bytes", k.dynamic_shared_bytes},
+          {"device", k.device},
+          {"launches", k.launches},
+          {"graph_launches", k.graph_launches},
+          {"untimed_launches", k.untimed_launches},
+          {"duration_ns", {{"total", k.total_ns}, {"min", k.min_ns}, {"median", k.median_ns}, {"max", k.max_ns}}},
+          {"attributed_ns", k.attributed_ns},
+          {"first_start_ns", k.first_start_ns}};
+  if (k.counters) {
+    const auto& c = *k.counters;
+    j["counters"] = {{"measured_launches", c.measured_launches},
+                     {"extrapolated_launches", k.launches - std::min(k.launches, c.measured_launches)},
+                     {"flops_per_launch", flops_json(c.flops_per_launch)},
+                     {"dram_read_bytes_per_launch", c.dram_read_bytes_per_launch},
+                     {"dram_write_bytes_per_launch", c.dram_write_bytes_per_launch},
+                     {"l2_bytes_per_launch", c.l2_bytes_per_launch},
+                     {"counter_pass_ns_per_launch", c.counter_pass_ns_per_launch}};
+  } else {
+    j["counters"] = nullptr;
+    j["counters_unavailable_reason"] = k.counters_missing_reason;
+  }
+  if (a) {
+    ojson analysis{{"bound", std::string(to_string(a->bound))}, {"grid_below_sm_count", a->grid_below_sm_count}};
+    if (a->has_counters) {
+      analysis["flops"] = a->flops;
+      analysis["dram_bytes"] = a->dram_bytes;
+      analysis["l2_bytes"] = a->l2_bytes;
+      analysis["arithmetic_intensity"] = optional_number(a->intensity);
+      analysis["achieved_flops_per_s"] = a->achieved_flops_per_s;
+      analysis["achieved_dram_bytes_per_s"] = a->achieved_dram_bytes_per_s;
+      analysis["precision"] = std::string(to_string(a->precision));
+      analysis["pipe"] = std::string(to_string(a->pipe));
+      analysis["compute_roof_fraction"] = optional_number(a->compute_roof_fraction);
+      analysis["dram_roof_fraction"] = optional_number(a->dram_roof_fraction);
+      analysis["l2_roof_fraction"] = optional_number(a->l2_roof_fraction);
+      analysis["roof_fraction"] = a->roof_fraction;
+    }
+    j["analysis"] = std::move(analysis);
+  }
+  return j;
+}
+
+KernelGroup kernel_from(const JsonReader& r) {
+  KernelGroup k;
+  k.name = r.at("name").str();
+  k.symbol = r.at("symbol").str();
+  k.grid = dim3_from(r.at("grid"));
+  k.block = dim3_from(r.at("block"));
+  k.registers_per_thread = r.at("registers_per_thread").u32();
+  k.static_shared_bytes = r.at("static_shared_bytes").u32();
+  k.dynamic_shared_bytes = r.at("dynamic_shared_bytes").u32();
+  k.device = r.at("device").u32();
+  k.launches = r.at("launches").u64();
+  k.graph_launches = r.at("graph_launches").u64();
+  if (auto untimed = r.optional("untimed_launches")) k.untimed_launches = untimed->u64();
+  const auto d = r.at("duration_ns");
+  k.total_ns = d.at("total").u64();
+  k.min_ns = d.at("min").u64();
+  k.median_ns = d.at("median").u64();
+  k.max_ns = d.at("max").u64();
+  if (k.min_ns > k.median_ns || k.median_ns > k.max_ns) d.fail("min <= median <= max does not hold");
+  k.attributed_ns = r.at("attributed_ns").u64();
+  k.first_start_ns = r.at("first_start_ns").u64();
+  if (auto c = r.optional("counters")) {
+    KernelCounters counters;
+    counters.measured_launches = c->at("measured_launches").u64();
+    counters.flops_per_launch = flops_from(c->at("flops_per_launch"));
+    counters.dram_read_bytes_per_launch = c->at("dram_read_bytes_per_launch").non_negative();
+    counters.dram_write_bytes_per_launch = c->at("dram_write_bytes_per_launch").non_negative();
+    counters.l2_bytes_per_launch = c->at("l2_bytes_per_launch").non_negative();
+    counters.counter_pass_ns_per_launch = c->at("counter_pass_ns_per_launch").non_negative();
+    k.counters = counters;
+  } else if (auto reason = r.optional("counters_unavailable_reason")) {
+    k.counters_missing_reason = reason->str();
+  }
+  return k;
+}
+
+ojson transfer_json(const TransferGroup& t) {
+  return {{"kind", std::string(to_string(t.kind))},
+          {"source", std::string(to_string(t.source))},
+          {"destination", std::string(to_string(t.destination))},
+          {"async", t.async},
+          {"count", t.count},
+          {"bytes", t.bytes},
+          {"total_ns", t.total_ns},
+          {"attributed_ns", t.attributed_ns},
+          {"alone_ns", t.alone_ns}};
+}
+
+TransferGroup transfer_from(const JsonReader& r) {
+  TransferGroup t;
+  auto kind = parse_transfer_kind(r.at("kind").str());
+  if (!kind) r.at("kind").fail("unknown transfer kind");
+  t.kind = *kind;
+  auto source = parse_memory_kind(r.at("source").str());
+  auto destination = parse_memory_kind(r.at("destination").str());
+  if (!source) r.at("source").fail("unknown memory kind");
+  if (!destination) r.at("destination").fail("unknown memory kind");
+  t.source = *source;
+  t.destination = *destination;
+  t.async = r.at("async").boolean();
+  t.count = r.at("count").u64();
+  t.bytes = r.at("bytes").u64();
+  t.total_ns = r.at("total_ns").u64();
+  t.attributed_ns = r.at("attributed_ns").u64();
+  // Reports written before alone_ns existed count all of a transfer's time as alone.
+  t.alone_ns = t.attributed_ns;
+  if (auto alone = r.optional("alone_ns")) t.alone_ns = alone->u64();
+  if (t.alone_ns > t.attributed_ns) r.at("alone_ns").fail("is larger than attributed_ns");
+  return t;
+}
+
+IdleCause idle_cause_from(const JsonReader& r) {
+  auto cause = parse_idle_cause(r.str());
+  if (!cause) r.fail("unknown idle cause");
+  return *cause;
+}
+
+ojson pairs_json(const std::vector<std::pair<uint32_t, uint64_t>>& pairs) {
+  ojson j = ojson::array();
+  for (const auto& [index, ns] : pairs) j.push_back({{"index", index}, {"ns", ns}});
+  return j;
+}
+
+std::vector<std::pair<uint32_t, uint64_t>> pairs_from(const JsonReader& r, std::size_t bound) {
+  std::vector<std::pair<uint32_t, uint64_t>> out;
+  for (const auto& item : r.items()) {
+    const uint32_t index = item.at("index").u32();
+    if (index >= bound) item.at("index").fail("refers to an entry that does not exist");
+    out.emplace_back(index, item.at("ns").u64());
+  }
+  return out;
+}
+
+ojson finding_json(const Finding& f) {
+  return {{"rule", f.rule_id},
+          {"severity", std::string(to_string(f.severity))},
+          {"message", f.message},
+          {"suggestion", f.suggestion},
+          {"evidence", evidence_json(f.evidence)},
+          {"saving_ns", f.saving_ns},
+          {"saving_fraction", f.saving_fraction},
+          {"kernels", f.kernels}};
+}
+
+void check_attribution_sums(const Run& run, const JsonReader& r) {
+  uint64_t sum = 0;
+  for (const auto& k : run.kernels) sum += k.attributed_ns;
+  for (const auto& t : run.transfers) sum += t.attributed_ns;
+  for (const auto& i : run.idle) sum += i.total_ns;
+  if (sum != run.timeline.wall_ns)
+    r.fail("the attributed times sum to " + std::to_string(sum) + " ns but the wall time is " +
+           std::to_string(run.timeline.wall_ns) + " ns: the report was edited or is corrupt");
+  for (std::size_t i = 0; i < run.ranges.size(); ++i) {
+    const auto& range = run.ranges[i];
+    uint64_t range_sum = 0;
+    for (const auto& [index, ns] : range.kernel_ns) range_sum += ns;
+    for (const auto& [index, ns] : range.transfer_ns) range_sum += ns;
+    for (auto ns : range.idle_ns) range_sum += ns;
+    if (range_sum != range.total_ns)
+      r.fail("range '" + range.name + "' parts sum to " + std::to_string(range_sum) + " ns but it lasted " +
+             std::to_string(range.total_ns) + " ns");
+  }
+}
+
+} // namespace
+
+nlohmann::ordered_json report_to_json(const Report& report) {
+  const Run& run = report.run;
+  const Analysis& analysis = report.analysis;
+  ojson j;
+  j["schema_version"] = report_schema_version;
+  j["tool"] = {{"name", "brrr"}, {"version", run.info.tool_version}};
+  j["run"] = {{"command", run.info.command},
+              {"start_time", run.info.start_time},
+              {"host", run.info.host},
+              {"exit", exit_json(run.info.exit)},
+              {"complete", run.info.complete},
+              {"incomplete_reasons", run.info.incomplete_reasons},
+              {"target_peak_rss_bytes", run.info.target_peak_rss_bytes},
+              {"wall_ns", run.timeline.wall_ns},
+              {"gpu_active",
+               {{"begin_ns", run.timeline.gpu_begin_ns},
+                {"end_ns", run.timeline.gpu_end_ns},
+                {"duration_ns", run.timeline.gpu_end_ns - run.timeline.gpu_begin_ns}}}};
+  ojson gpus = ojson::array();
+  for (const auto& g : run.gpus)
+    gpus.push_back({{"id", g.id},
+                    {"name", g.name},
+                    {"uuid", g.uuid},
+                    {"compute_capability", g.compute_capability},
+                    {"sm_count", g.sm_count},
+                    {"sm_clock_mhz", g.sm_clock_mhz},
+                    {"memory_bytes", g.memory_bytes},
+                    {"l2_bytes", g.l2_bytes},
+                    {"mig", g.mig}});
+  j["gpus"] = std::move(gpus);
+  if (report.profile) {
+    j["hardware_profile"] = profile_to_json(*report.profile);
+    j["hardware_profile"]["origin"] = report.profile->origin;
+  } else {
+    j["hardware_profile"] = nullptr;
+    j["hardware_profile_unavailable_reason"] = report.profile_missing_reason;
+  }
+  j["ceilings"] = analysis.ceilings == Ceilings::measured ? "measured" : "datasheet";
+  const auto& c = run.collection;
+  j["collection"] = {{"counters_mode", c.counters_mode},
+                     {"counters_available", c.counters_available},
+                     {"counters_unavailable_reason", c.counters_unavailable_reason},
+                     {"tool_ns", c.tool_ns},
+                     {"kernel_records", c.kernel_records},
+                     {"api_records", c.api_records},
+                     {"dropped_records", c.dropped_records},
+                     {"brrr_peak_rss_bytes", c.brrr_peak_rss_bytes}};
+  ojson processes = ojson::array();
+  for (const auto& p : run.processes)
+    processes.push_back({{"pid", p.pid},
+                         {"parent_pid", p.parent_pid},
+                         {"command", p.command},
+                         {"kernel_launches", p.kernel_launches},
+                         {"copies", p.copies},
+                         {"complete", p.complete},
+                         {"problem", p.problem},
+                         {"dropped_records", p.dropped_records},
+                         {"warnings", p.warnings}});
+  j["processes"] = std::move(processes);
+  j["attribution"] = {{"process", attribution_json(analysis.process)},
+                      {"gpu_active", attribution_json(analysis.gpu_active)}};
+  const auto& v = analysis.verdict;
+  ojson findings = ojson::array();
+  for (const auto& f : v.findings) findings.push_back(finding_json(f));
+  j["verdict"] = {{"regime", std::string(to_string(v.regime))},
+                  {"regime_fraction", v.regime_fraction},
+                  {"headline", v.headline},
+                  {"findings", std::move(findings)},
+                  {"will_not_help", v.will_not_help}};
+  ojson kernels = ojson::array();
+  for (std::size_t i = 0; i < run.kernels.size(); ++i)
+    kernels.push_back(kernel_json(run.kernels[i], i < analysis.kernels.size() ? &analysis.kernels[i] : nullptr));
+  j["kernels"] = std::move(kernels);
+  ojson transfers = ojson::array();
+  for (const auto& t : run.transfers) transfers.push_back(transfer_json(t));
+  j["transfers"] = std::move(transfers);
+  ojson idle = ojson::array();
+  for (const auto& s : run.idle)
+    idle.push_back({{"cause", std::string(to_string(s.cause))},
+                    {"gaps", s.gaps},
+                    {"total_ns", s.total_ns},
+                    {"median_ns", s.median_ns},
+                    {"max_ns", s.max_ns},
+                    {"evidence", evidence_json(s.evidence)}});
+  j["idle"] = std::move(idle);
+  ojson gaps = ojson::array();
+  for (const auto& g : run.largest_gaps)
+    gaps.push_back(
+        {{"start_ns", g.start_ns}, {"duration_ns", g.duration_ns}, {"cause", std::string(to_string(g.cause))}});
+  j["largest_gaps"] = std::move(gaps);
+  ojson ranges = ojson::array();
+  for (std::size_t i = 0; i < run.ranges.size(); ++i) {
+    const auto& r = run.ranges[i];
+    ojson idle_ns = ojson::object();
+    for (std::size_t c2 = 0; c2 < all_idle_causes.size(); ++c2)
+      idle_ns[std::string(to_string(all_idle_causes[c2]))] = r.idle_ns[c2];
+    ojson range{{"name", r.name},
+                {"instances", r.instances},
+                {"total_ns", r.total_ns},
+                {"kernels_ns", pairs_json(r.kernel_ns)},
+                {"transfers_ns", pairs_json(r.transfer_ns)},
+                {"idle_ns", idle_ns}};
+    if (i < analysis.ranges.size()) range["attribution"] = attribution_json(analysis.ranges[i]);
+    ranges.push_back(std::move(range));
+  }
+  j["ranges"] = std::move(ranges);
+  ojson successions = ojson::array();
+  for (const auto& s : run.successions) successions.push_back({{"from", s.from}, {"to", s.to}, {"count", s.count}});
+  j["successions"] = std::move(successions);
+  return j;
+}
+
+Report report_from_json(const json& j, const std::string& source) {
+  JsonReader r(j, source);
+  if (!j.is_object()) r.fail("not a brrr report (expected a JSON object)");
+  if (!j.contains("schema_version")) r.fail("not a brrr report (no schema_version)");
+  const auto version = r.at("schema_version").u64();
+  if (version > static_cast<uint64_t>(report_schema_version))
+    r.fail("report schema_version " + std::to_string(version) + " is newer than this brrr reads (" +
+           std::to_string(report_schema_version) + "); upgrade brrr to read it");
+  if (version < 1) r.at("schema_version").fail("must be 1 or more");
+
+  Report report;
+  Run& run = report.run;
+  run.info.tool_version = r.at("tool").at("version").str();
+  const auto rr = r.at("run");
+  run.info.command = rr.at("command").strings();
+  run.info.start_time = rr.at("start_time").str();
+  run.info.host = rr.at("host").str();
+  run.info.exit = exit_from(rr.at("exit"));
+  run.info.complete = rr.at("complete").boolean();
+  run.info.incomplete_reasons = rr.at("incomplete_reasons").strings();
+  if (auto rss = rr.optional("target_peak_rss_bytes")) run.info.target_peak_rss_bytes = rss->u64();
+  run.timeline.wall_ns = rr.at("wall_ns").u64();
+  run.timeline.gpu_begin_ns = rr.at("gpu_active").at("begin_ns").u64();
+  run.timeline.gpu_end_ns = rr.at("gpu_active").at("end_ns").u64();
+  if (run.timeline.gpu_begin_ns > run.timeline.gpu_end_ns || run.timeline.gpu_end_ns > run.timeline.wall_ns)
+    rr.at("gpu_active").fail("the GPU-active span must lie within the run");
+
+  for (const auto& g : r.at("gpus").items()) {
+    GpuInfo gpu;
+    gpu.id = g.at("id").u32();
+    gpu.name = g.at("name").str();
+    gpu.uuid = g.at("uuid").str();
+    gpu.compute_capability = g.at("compute_capability").str();
+    gpu.sm_count = g.at("sm_count").u32();
+    gpu.sm_clock_mhz = g.at("sm_clock_mhz").u32();
+    gpu.memory_bytes = g.at("memory_bytes").u64();
+    gpu.l2_bytes = g.at("l2_bytes").u64();
+    gpu.mig = g.at("mig").boolean();
+    run.gpus.push_back(std::move(gpu));
+  }
+  if (auto p = r.optional("hardware_profile")) {
+    report.profile = profile_from_json(p->json(), source + ": hardware_profile");
+    if (auto origin = p->optional("origin")) report.profile->origin = origin->str();
+  } else if (auto reason = r.optional("hardware_profile_unavailable_reason")) {
+    report.profile_missing_reason = reason->str();
+  }
+
+  const auto c = r.at("collection");
+  run.collection.counters_mode = c.at("counters_mode").str();
+  run.collection.counters_available = c.at("counters_available").boolean();
+  run.collection.counters_unavailable_reason = c.at("counters_unavailable_reason").str();
+  run.collection.tool_ns = c.at("tool_ns").u64();
+  run.collection.kernel_records = c.at("kernel_records").u64();
+  run.collection.api_records = c.at("api_records").u64();
+  run.collection.dropped_records = c.at("dropped_records").u64();
+  if (auto rss = c.optional("brrr_peak_rss_bytes")) run.collection.brrr_peak_rss_bytes = rss->u64();
+
+  for (const auto& p : r.at("processes").items()) {
+    ProcessSummary s;
+    s.pid = p.at("pid").i32();
+    s.parent_pid = p.at("parent_pid").i32();
+    s.command = p.at("command").strings();
+    s.kernel_launches = p.at("kernel_launches").u64();
+    s.copies = p.at("copies").u64();
+    s.complete = p.at("complete").boolean();
+    s.problem = p.at("problem").str();
+    s.dropped_records = p.at("dropped_records").u64();
+    s.warnings = p.at("warnings").strings();
+    run.processes.push_back(std::move(s));
+  }
+  for (const auto& k : r.at("kernels").items()) run.kernels.push_back(kernel_from(k));
+  for (const auto& t : r.at("transfers").items()) run.transfers.push_back(transfer_from(t));
+  for (const auto& i : r.at("idle").items()) {
+    IdleSummary s;
+    s.cause = idle_cause_from(i.at("cause"));
+    s.gaps = i.at("gaps").u64();
+    s.total_ns = i.at("total_ns").u64();
+    s.median_ns = i.at("median_ns").u64();
+    s.max_ns = i.at("max_ns").u64();
+    s.evidence = evidence_from(i.at("evidence"));
+    run.idle.push_back(std::move(s));
+  }
+  for (const auto& g : r.at("largest_gaps").items())
+    run.largest_gaps.push_back({g.at("start_ns").u64(), g.at("duration_ns").u64(), idle_cause_from(g.at("cause"))});
+  for (const auto& item : r.at("ranges").items()) {
+    RangeSummary s;
+    s.name = item.at("name").str();
+    s.instances = item.at("instances").u64();
+    s.total_ns = item.at("total_ns").u64();
+    s.kernel_ns = pairs_from(item.at("kernels_ns"), run.kernels.size());
+    s.transfer_ns = pairs_from(item.at("transfers_ns"), run.transfers.size());
+    for (const auto& [cause_name, ns] : item.at("idle_ns").members()) {
+      auto cause = parse_idle_cause(cause_name);
+      if (!cause) ns.fail("unknown idle cause");
+      s.idle_ns[static_cast<std::size_t>(*cause)] = ns.u64();
+    }
+    run.ranges.push_back(std::move(s));
+  }
+  for (const auto& s : r.at("successions").items()) {
+    Succession succession{s.at("from").u32(), s.at("to").u32(), s.at("count").u64()};
+    if (succession.from >= run.kernels.size() || succession.to >= run.kernels.size())
+      s.fail("refers to a kernel that does not exist");
+    run.successions.push_back(succession);
+  }
+  check_attribution_sums(run, r);
+  if (auto ceilings = r.optional("ceilings"); ceilings && ceilings->str() == "measured")
+    report.analysis.ceilings = Ceilings::measured;
+  return report;
+}
+
+json read_json_file(const std::filesystem::path& path) {
+  const std::string name = path.string();
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (!std::filesystem::exists(status)) throw InputError(name + ": no such file");
+  if (std::filesystem::is_directory(status)) throw InputError(name + ": is a directory, not a file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(name + ": cannot be read (" + std::strerror(errno) + ")");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  const std::string text = buffer.str();
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) throw InputError(name + ": is empty");
+  try {
+    return json::parse(text);
+  } catch (const json::parse_error& e) {
+    // The parser reports the end of input in its message only between tokens; a file cut
+    // inside a string, number or literal fails one byte past its end.
+    const bool cut = std::string(e.what()).find("unexpected end of input") != std::string::npos || e.byte > text.size();
+    throw InputError(name + ": " + (cut ? "JSON is cut short (truncated file?) at byte " : "not valid JSON at byte ") +
+                     std::to_string(e.byte));
+  }
+}
+
+Report read_report(const std::filesystem::path& path) { return report_from_json(read_json_file(path), path.string()); }
+
+void write_file_atomically(const std::filesystem::path& path, const std::string& text, bool overwrite) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!overwrite && fs::exists(path, ec))
+    throw std::runtime_error(path.string() + ": exists; pass --force to overwrite it");
+  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  std::string tmpl = (dir / ("." + path.filename().string() + ".XXXXXX")).string();
+  const int fd = mkstemp(tmpl.data());
+  if (fd < 0)
+    throw std::runtime_error(path.string() + ": cannot write in " + dir.string() + " (" + std::strerror(errno) + ")");
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = errno;
+      ::close(fd);
+      ::unlink(tmpl.c_str());
+      throw std::runtime_error(path.string() + ": cannot write (" + std::strerror(err) + ")");
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    const int err = errno;
+    ::unlink(tmpl.c_str());
+    throw std::runtime_error(path.string() + ": cannot write (" + std::strerror(err) + ")");
+  }
+  // mkstemp creates the file 0600; a report is an ordinary file of the user's.
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  ::chmod(tmpl.c_str(), 0666 & ~mask);
+  if (!overwrite) {
+    // link() fails if the name exists, closing the race between the check above and now.
+    if (::link(tmpl.c_str(), path.c_str()) != 0) {
+      const int err = errno;
+      // Some file systems have no hard links; there the existence check above must do.
+      if ((err == EPERM || err == ENOTSUP || err == EOPNOTSUPP) && ::rename(tmpl.c_str(), path.c_str()) == 0) return;
+      ::unlink(tmpl.c_str());
+      throw std::runtime_error(path.string() + (err == EEXIST
+                                                    ? ": exists; pass --force to overwrite it"
+                                                    : ": cannot write (" + std::string(std::strerror(err)) + ")"));
+    }
+    ::unlink(tmpl.c_str());
+  } else if (::rename(tmpl.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmpl.c_str());
+    throw std::runtime_error(path.string() + ": cannot write (" + std::strerror(err) + ")");
+  }
+}
+
+} // namespace brrr

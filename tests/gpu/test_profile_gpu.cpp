@@ -1,0 +1,295 @@
+// brrr profile on real CUDA programs: counts, bytes, timings, NVTX phases, exit statuses,
+// crashes, process chains and PyTorch. The programs are the build's own (demo, launch loop,
+// reference kernels, test target), found next to this test executable.
+
+#include "analyse/analysis.hpp"
+#include "report/report.hpp"
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <spawn.h>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path bin_dir() { return fs::read_symlink("/proc/self/exe").parent_path(); }
+
+fs::path scratch() {
+  static const fs::path dir = [] {
+    std::string tmpl = (fs::temp_directory_path() / "brrr-gpu-tests-XXXXXX").string();
+    return fs::path(mkdtemp(tmpl.data()));
+  }();
+  return dir;
+}
+
+struct Outcome {
+  int status = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs a command with stdout and stderr captured in files; returns its shell-style status.
+Outcome run(const std::vector<std::string>& command) {
+  static int counter = 0;
+  const fs::path out = scratch() / ("out" + std::to_string(counter) + ".txt");
+  const fs::path err = scratch() / ("err" + std::to_string(counter++) + ".txt");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  std::vector<char*> argv;
+  for (const auto& c : command) argv.push_back(const_cast<char*>(c.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  Outcome o;
+  if (posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ) == 0) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    o.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  posix_spawn_file_actions_destroy(&actions);
+  auto slurp = [](const fs::path& p) {
+    std::ifstream in(p);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  };
+  o.out = slurp(out);
+  o.err = slurp(err);
+  return o;
+}
+
+struct Profiled {
+  Outcome outcome;
+  brrr::Report report;
+};
+
+Profiled profile(const std::string& name, std::vector<std::string> target) {
+  const fs::path report = scratch() / (name + ".json");
+  std::vector<std::string> command{
+      (bin_dir() / "brrr").string(), "profile", "-q", "--force", "-o", report.string(), "--"};
+  command.insert(command.end(), target.begin(), target.end());
+  Profiled p;
+  p.outcome = run(command);
+  INFO("brrr stderr: " << p.outcome.err);
+  REQUIRE(fs::exists(report));
+  p.report = brrr::read_report(report);
+  return p;
+}
+
+const brrr::KernelGroup* find_kernel(const brrr::Run& run, const std::string& prefix) {
+  for (const auto& k : run.kernels)
+    if (k.name.rfind(prefix, 0) == 0) return &k;
+  return nullptr;
+}
+
+std::string program(const std::string& name) { return (bin_dir() / name).string(); }
+
+// The source tree: $BRRR_SOURCE_DIR (ctest sets it), else the current folder.
+fs::path source_dir() {
+  const char* dir = std::getenv("BRRR_SOURCE_DIR");
+  return dir && *dir ? fs::path(dir) : fs::current_path();
+}
+
+} // namespace
+
+TEST_CASE("a launch loop gives exactly its kernels, and its exit status passes through") {
+  auto p = profile("launch-loop", {program("brrr-launch-loop"), "5000"});
+  CHECK(p.outcome.status == 0);
+  const auto* tiny = find_kernel(p.report.run, "tiny_kernel");
+  REQUIRE(tiny != nullptr);
+  CHECK(tiny->launches == 5000 + 100); // the loop and its warm-up
+  CHECK(p.report.run.info.complete);
+  CHECK(p.report.run.processes.size() == 1);
+  CHECK(p.report.run.collection.dropped_records == 0);
+}
+
+TEST_CASE("the demo's copies are recorded to the byte, with their memory kinds") {
+  auto p = profile("copies", {program("brrr-demo"), "--phases", "copies"});
+  CHECK(p.outcome.status == 0);
+  const uint64_t expected = (256ULL + 1) << 20; // the phase's copy and the warm-up's 1 MiB
+  std::map<std::string, uint64_t> bytes;
+  for (const auto& t : p.report.run.transfers)
+    bytes[std::string(brrr::to_string(t.kind)) + ":" + std::string(brrr::to_string(t.source)) + ">" +
+          std::string(brrr::to_string(t.destination))] += t.bytes;
+  INFO("transfers: " << nlohmann::json(bytes).dump());
+  CHECK(bytes["htod:pageable>device"] == expected);
+  CHECK(bytes["htod:pinned>device"] == expected);
+  CHECK(bytes["dtoh:device>pageable"] >= expected); // plus the demo's checks
+}
+
+TEST_CASE("the demo's NVTX phases are in the report and each one sums to its duration") {
+  auto p = profile("demo", {program("brrr-demo")});
+  CHECK(p.outcome.status == 0);
+  std::map<std::string, const brrr::RangeSummary*> ranges;
+  for (const auto& r : p.report.run.ranges) ranges[r.name] = &r;
+  for (const char* phase : {"warmup", "overhead", "sync", "copies", "unfused", "fused", "gemm"}) {
+    CAPTURE(phase);
+    REQUIRE(ranges.count(phase) == 1);
+    CHECK(ranges[phase]->instances == 1);
+  }
+  const auto* tiny = find_kernel(p.report.run, "tiny_kernel");
+  REQUIRE(tiny != nullptr);
+  CHECK(tiny->launches == 1 + 20000 + 2000);
+  const auto* cos = find_kernel(p.report.run, "cos_kernel");
+  REQUIRE(cos != nullptr);
+  CHECK(cos->launches == 2 * (1 + 20)); // two per repetition, and the warm-up's pair
+}
+
+TEST_CASE("kernel time agrees with CUDA-event timing within 5%") {
+  auto p = profile("refkernels", {program("brrr-refkernels")});
+  CHECK(p.outcome.status == 0);
+  std::istringstream lines(p.outcome.out);
+  std::map<std::string, double> event_ms;
+  for (std::string line; std::getline(lines, line);) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_object() && j.contains("name") && j.contains("ms")) event_ms[j["name"]] = j["ms"];
+  }
+  for (const auto& [name, kernel] : std::map<std::string, std::string>{
+           {"copy", "copy_kernel"}, {"fma_fp32", "fma_fp32_kernel"}, {"fma_fp64", "fma_fp64_kernel"}}) {
+    CAPTURE(name);
+    REQUIRE(event_ms.count(name) == 1);
+    const auto* k = find_kernel(p.report.run, kernel);
+    REQUIRE(k != nullptr);
+    const double traced_ms = static_cast<double>(k->min_ns) / 1e6;
+    CAPTURE(traced_ms);
+    CAPTURE(event_ms[name]);
+    CHECK(std::fabs(traced_ms - event_ms[name]) <= 0.05 * event_ms[name]);
+  }
+}
+
+TEST_CASE("exit statuses pass through: a code, and a signal") {
+  auto exited = profile("exit3", {program("brrr-test-target"), "exit", "3"});
+  CHECK(exited.outcome.status == 3);
+  CHECK(exited.report.run.info.exit.code == 3);
+  CHECK(exited.report.run.info.complete);
+  const auto* k = find_kernel(exited.report.run, "spin_kernel");
+  REQUIRE(k != nullptr);
+  CHECK(k->launches == 10);
+
+  auto killed = profile("killed", {"sh", "-c", program("brrr-test-target") + " exit 0; kill -9 $$"});
+  CHECK(killed.outcome.status == 137);
+  CHECK_FALSE(killed.report.run.info.complete);
+}
+
+TEST_CASE("exit() with kernels in flight loses none of them") {
+  auto p = profile("in-flight", {program("brrr-test-target"), "exit-in-flight"});
+  CHECK(p.outcome.status == 0);
+  const auto* k = find_kernel(p.report.run, "spin_kernel");
+  REQUIRE(k != nullptr);
+  CHECK(k->launches == 1000);
+}
+
+TEST_CASE("a crashing target still gets a report, marked incomplete with the cause") {
+  for (const auto& [mode, signal] : std::vector<std::pair<std::string, int>>{{"segv", SIGSEGV}, {"abort", SIGABRT}}) {
+    CAPTURE(mode);
+    auto p = profile("crash-" + mode, {program("brrr-test-target"), mode});
+    CHECK(p.outcome.status == 128 + signal);
+    CHECK_FALSE(p.report.run.info.complete);
+    CHECK(p.report.run.info.exit.signal == signal);
+    const auto* k = find_kernel(p.report.run, "spin_kernel");
+    REQUIRE(k != nullptr); // records flushed periodically before the crash
+    CHECK(k->launches > 0);
+  }
+}
+
+TEST_CASE("a shell script that runs two CUDA programs is followed into both") {
+  const std::string loop = program("brrr-launch-loop");
+  auto p = profile("chain", {"sh", "-c", loop + " 200 && " + loop + " 300"});
+  CHECK(p.outcome.status == 0);
+  REQUIRE(p.report.run.processes.size() == 2);
+  const auto* tiny = find_kernel(p.report.run, "tiny_kernel");
+  REQUIRE(tiny != nullptr);
+  CHECK(tiny->launches == 200 + 300 + 2 * 100);
+}
+
+TEST_CASE("a PyTorch training loop is profiled unchanged") {
+  if (run({"python3", "-c", "import torch; assert torch.cuda.is_available()"}).status != 0) {
+    MESSAGE("PyTorch with CUDA is not available here: skipped");
+    return;
+  }
+  const fs::path script = source_dir() / "examples" / "pytorch" / "mlp_train.py";
+  auto p = profile("mlp", {"python3", script.string(), "--steps", "20"});
+  CHECK(p.outcome.status == 0);
+  CHECK(p.report.run.kernel_launches() > 20 * 10);
+  bool step_range = false;
+  for (const auto& r : p.report.run.ranges) step_range = step_range || (r.name == "step" && r.instances == 20);
+  CHECK(step_range);
+}
+
+TEST_CASE("hardware counters match the reference kernels' analytic work") {
+  auto p = profile("counters", {program("brrr-refkernels")});
+  CHECK(p.outcome.status == 0);
+  INFO("collection: counters " << p.report.run.collection.counters_mode << ", available "
+                               << p.report.run.collection.counters_available << ", reason '"
+                               << p.report.run.collection.counters_unavailable_reason << "'");
+  REQUIRE(p.report.run.collection.counters_available);
+  std::istringstream lines(p.outcome.out);
+  std::map<std::string, nlohmann::json> expected;
+  for (std::string line; std::getline(lines, line);) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_object() && j.contains("name")) expected[j["name"]] = j;
+  }
+  const std::map<std::string, std::string> kernels{{"copy", "copy_kernel"},
+                                                   {"cos_cos", "cos_cos_kernel"},
+                                                   {"fma_fp32", "fma_fp32_kernel"},
+                                                   {"fma_fp64", "fma_fp64_kernel"},
+                                                   {"hadd_fp16", "hfma_kernel"}};
+  for (const auto& [name, kernel] : kernels) {
+    CAPTURE(name);
+    const auto* k = find_kernel(p.report.run, kernel);
+    REQUIRE(k != nullptr);
+    REQUIRE(k->counters.has_value());
+    const auto& c = *k->counters;
+    const double flops = c.flops_per_launch.total();
+    const double dram = c.dram_read_bytes_per_launch + c.dram_write_bytes_per_launch;
+    MESSAGE(name << ": flops " << flops << " (fp32 "
+                 << c.flops_per_launch.get(brrr::Precision::fp32, brrr::Pipe::cuda_core) << ", fp64 "
+                 << c.flops_per_launch.get(brrr::Precision::fp64, brrr::Pipe::cuda_core) << ", fp16 "
+                 << c.flops_per_launch.get(brrr::Precision::fp16, brrr::Pipe::cuda_core) << "), dram " << dram
+                 << ", l2 " << c.l2_bytes_per_launch << ", analytic " << expected[name].dump());
+    const auto& e = expected[name];
+    if (e.contains("analytic_dram_bytes") && !e.value("analytic_dram_bytes_lower_bound", false) &&
+        e["analytic_dram_bytes"].get<double>() > 64e6)
+      CHECK(std::fabs(dram - e["analytic_dram_bytes"].get<double>()) <= 0.05 * e["analytic_dram_bytes"].get<double>());
+    if (e.contains("analytic_flops") && e["analytic_flops"].is_number() && e["analytic_flops"].get<double>() > 0) {
+      const double analytic = e["analytic_flops"];
+      CHECK(std::fabs(flops - analytic) <= 0.02 * analytic);
+      const auto precision = brrr::parse_precision(e["analytic_flops_precision"].get<std::string>());
+      REQUIRE(precision.has_value());
+      const double in_precision = c.flops_per_launch.get(*precision, brrr::Pipe::cuda_core) +
+                                  c.flops_per_launch.get(*precision, brrr::Pipe::tensor);
+      CHECK(in_precision >= 0.98 * flops);
+    }
+  }
+  for (const auto& [name, kernel_prefix] : std::map<std::string, std::string>{{"gemm_bf16", ""}, {"gemm_tf32", ""}}) {
+    CAPTURE(name);
+    const double analytic = expected[name]["analytic_flops"];
+    const auto precision = *brrr::parse_precision(expected[name]["analytic_flops_precision"].get<std::string>());
+    // cuBLAS picks its kernels; the range's kernels together did the GEMM's work.
+    double tensor = 0;
+    for (const auto& k : p.report.run.kernels)
+      if (k.counters) tensor = std::max(tensor, k.counters->flops_per_launch.get(precision, brrr::Pipe::tensor));
+    MESSAGE(name << ": largest " << brrr::to_string(precision) << " tensor flops per launch " << tensor << ", analytic "
+                 << analytic);
+    CHECK(tensor >= 0.98 * analytic);
+    CHECK(tensor <= 1.05 * analytic);
+  }
+}

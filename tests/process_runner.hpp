@@ -1,0 +1,88 @@
+#pragma once
+// Runs the real brrr executable (BRRR_BINARY) as a child process, with its standard output
+// and error captured to files and its environment adjusted, for the CLI and golden tests.
+
+#include "trace_builder.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <spawn.h>
+#include <stdexcept>
+#include <string>
+#include <sys/wait.h>
+#include <vector>
+
+extern char** environ;
+
+namespace brrr::testing {
+
+struct ProcessResult {
+  int status = -1; // the exit code, or 128 + N when signal N ended it
+  std::string out;
+  std::string err;
+};
+
+struct ProcessOptions {
+  // Variables to set (a value) or remove (nullopt) in the child's environment.
+  std::map<std::string, std::optional<std::string>> environment;
+  std::filesystem::path cwd;
+};
+
+inline ProcessResult run_process(const std::vector<std::string>& args, const ProcessOptions& options = {}) {
+  TempDir capture("capture");
+  const std::string out_path = (capture / "stdout").string();
+  const std::string err_path = (capture / "stderr").string();
+
+  std::vector<std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    const std::string entry = *e;
+    if (!options.environment.count(entry.substr(0, entry.find('=')))) env.push_back(entry);
+  }
+  for (const auto& [key, value] : options.environment)
+    if (value) env.push_back(key + "=" + *value);
+
+  std::vector<std::string> argv_storage = args;
+  std::vector<char*> argv;
+  for (auto& a : argv_storage) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (!options.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, options.cwd.c_str());
+  pid_t pid = 0;
+  const int error = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  if (error != 0) throw std::runtime_error(args[0] + ": cannot start (" + std::strerror(error) + ")");
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) throw std::runtime_error("waitpid failed");
+
+  ProcessResult result;
+  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
+  result.out = read_text(out_path);
+  result.err = read_text(err_path);
+  return result;
+}
+
+// brrr with the given arguments, in a plain environment: no color asked for, a UTF-8 locale.
+inline ProcessResult run_brrr(const std::vector<std::string>& args, ProcessOptions options = {}) {
+  std::vector<std::string> full{BRRR_BINARY};
+  full.insert(full.end(), args.begin(), args.end());
+  options.environment.try_emplace("LC_ALL", "C.UTF-8");
+  options.environment.try_emplace("NO_COLOR", "1");
+  return run_process(full, options);
+}
+
+inline std::filesystem::path fixture_path(const std::string& name) { return source_path("tests/fixtures/" + name); }
+
+} // namespace brrr::testing
