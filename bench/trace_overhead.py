@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""Tracing overhead of `brrr profile`, on a GPU machine with a built brrr.
+
+Runs each program plain, under the bare-CUPTI floor (CONCURRENT_KERNEL activity only, via
+libbrrr-floor-inject.so), and under brrr (counters off, then the default counters), in
+alternating rounds, and takes medians. Then measures a 1 000 000-launch run: the profiled
+process's peak memory against the plain run's, brrr's own peak memory, and how long brrr takes
+to write the report once the target has exited. Writes Markdown to --out.
+
+    python3 bench/trace_overhead.py --bin build-device/bin --out bench/results/trace-overhead-h100.md
+"""
+
+import argparse
+import datetime
+import json
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def run(command, env=None):
+    """Runs a command; returns (stdout, stderr, wall seconds, peak RSS of the children in KiB)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.monotonic()
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    wall = time.monotonic() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    return done.stdout, done.stderr, wall, peak if peak > before else None
+
+
+def measure(output, pattern):
+    match = re.search(pattern, output)
+    if not match:
+        sys.exit(f"no figure matching {pattern!r} in:\n{output[-2000:]}")
+    return float(match.group(1))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin", default="build-device/bin")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=200)
+    args = parser.parse_args()
+    bin_dir = os.path.abspath(args.bin)
+    brrr = os.path.join(bin_dir, "brrr")
+    floor = os.path.join(bin_dir, "libbrrr-floor-inject.so")
+    scratch = tempfile.mkdtemp(prefix="brrr-bench-")
+    report = os.path.join(scratch, "r.json")
+
+    def configs(target):
+        plain_env = dict(os.environ)
+        floor_env = dict(os.environ, CUDA_INJECTION64_PATH=floor)
+        base = [brrr, "profile", "-q", "--force", "-o", report]
+        return [
+            ("plain", target, plain_env),
+            ("bare CUPTI floor", target, floor_env),
+            ("brrr, --counters off", base + ["--counters", "off", "--"] + target, plain_env),
+            ("brrr (default: counters first:1)", base + ["--"] + target, plain_env),
+        ]
+
+    programs = [
+        ("tiny-kernel launch loop, 20 000 launches", "µs/launch",
+         [os.path.join(bin_dir, "brrr-launch-loop"), "20000"], r"us_per_launch=([\d.]+)"),
+        (f"PyTorch MLP training loop, {args.steps} steps", "ms/step",
+         [sys.executable, os.path.join(os.path.dirname(__file__), "..", "examples", "pytorch", "mlp_train.py"),
+          "--steps", str(args.steps)], r"([\d.]+) ms/step"),
+    ]
+    lines = []
+    for title, unit, target, pattern in programs:
+        samples = {}
+        for _ in range(args.rounds):
+            for name, command, env in configs(target):
+                out, _, _, _ = run(command, env)
+                samples.setdefault(name, []).append(measure(out, pattern))
+        plain = statistics.median(samples["plain"])
+        floor_median = statistics.median(samples["bare CUPTI floor"])
+        lines.append(f"\n### {title}\n\n| configuration | median {unit} | all rounds | vs plain | vs floor |\n|---|---:|---|---:|---:|")
+        for name, values in samples.items():
+            m = statistics.median(values)
+            lines.append(f"| {name} | {m:.3f} | {', '.join(f'{v:.2f}' for v in values)} | "
+                         f"{m / plain:.2f}× | {m / floor_median:.2f}× |")
+
+    # One million launches: the profiled process's peak memory against the plain run's (both
+    # from the kernel's accounting at exit), brrr's own peak, and the time from the target's
+    # exit to the written report.
+    million = [os.path.join(bin_dir, "brrr-launch-loop"), "1000000"]
+    _, _, plain_wall, plain_peak_kib = run(million)
+    _, _, brrr_wall, _ = run([brrr, "profile", "-q", "--force", "-o", report, "--"] + million)
+    with open(report) as f:
+        data = json.load(f)
+    target_wall = data["run"]["wall_ns"] / 1e9
+    target_peak = data["run"]["target_peak_rss_bytes"] / 2**20
+    own_peak = data["collection"]["brrr_peak_rss_bytes"] / 2**20
+    launches = sum(k["launches"] for k in data["kernels"])
+    lines.append("\n### 1 000 000 launches\n")
+    lines.append(f"- kernel launches recorded: {launches}")
+    if plain_peak_kib:
+        lines.append(f"- profiled process peak RSS: {target_peak:.0f} MiB under brrr vs {plain_peak_kib / 1024:.0f} MiB plain "
+                     f"(growth {target_peak - plain_peak_kib / 1024:.0f} MiB)")
+    lines.append(f"- brrr's own peak RSS: {own_peak:.0f} MiB")
+    lines.append(f"- report written {brrr_wall - target_wall:.2f} s after the target exited "
+                 f"(brrr's wall {brrr_wall:.2f} s, the target's {target_wall:.2f} s)")
+
+    gpu = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
+                         capture_output=True, text=True).stdout.strip()
+    header = (f"# Tracing overhead of brrr profile\n\n"
+              f"- machine: {gpu}\n- date: {datetime.date.today().isoformat()}\n"
+              f"- command: `python3 bench/trace_overhead.py --bin {args.bin} --rounds {args.rounds} --steps {args.steps}`\n"
+              f"- method: {args.rounds} alternating rounds of every configuration; medians. The floor is CUPTI "
+              f"kernel activity alone (bench/floor_inject.cpp).\n")
+    text = header + "\n".join(lines) + "\n"
+    with open(args.out, "w") as f:
+        f.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,515 @@
+#include "collect/inject/counters.hpp"
+
+#include <cupti_profiler_host.h>
+#include <cupti_profiler_target.h>
+#include <cupti_range_profiler.h>
+#include <cupti_target.h>
+#include <generated_nvtx_meta.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "model/counters.hpp"
+
+namespace brrr::inject {
+namespace {
+
+// CUPTI's parameter structs, zeroed with their size set, as CUPTI requires.
+template <typename Params> Params cupti_params(size_t struct_size) {
+  Params p{};
+  p.structSize = struct_size;
+  return p;
+}
+
+// A distinct kernel, as the sampling counts it: its symbol (CUPTI's pointer, stable for the
+// life of the module) and its launch configuration.
+struct KernelKey {
+  const char* symbol = nullptr;
+  uint32_t grid[3] = {0, 0, 0};
+  uint32_t block[3] = {0, 0, 0};
+  bool operator==(const KernelKey& o) const {
+    return symbol == o.symbol && std::memcmp(grid, o.grid, sizeof grid) == 0 &&
+           std::memcmp(block, o.block, sizeof block) == 0;
+  }
+};
+
+struct KernelKeyHash {
+  size_t operator()(const KernelKey& k) const {
+    size_t h = std::hash<const void*>()(k.symbol);
+    for (uint32_t v : k.grid) h = h * 1000003u ^ v;
+    for (uint32_t v : k.block) h = h * 1000003u ^ v;
+    return h;
+  }
+};
+
+// The metrics and the config image for one chip (the range profiler's config is per chip).
+struct ChipConfig {
+  CUpti_Profiler_Host_Object* host = nullptr;
+  std::vector<const char*> metrics;
+  std::vector<uint8_t> config_image;
+};
+
+struct ContextProfiler {
+  CUpti_RangeProfiler_Object* object = nullptr;
+  ChipConfig* chip = nullptr;
+  std::vector<uint8_t> counter_data;
+};
+
+struct CountersState {
+  const CuptiApi* api = nullptr;
+  StreamWriter* writer = nullptr;
+  CounterOptions options;
+  std::mutex mutex;
+  std::unordered_map<KernelKey, uint32_t, KernelKeyHash> sampled;
+  std::unordered_map<CUcontext, ContextProfiler*> contexts;
+  std::unordered_map<std::string, ChipConfig*> chips;
+  // Set when counters turn out to be unavailable; every distinct kernel then gets a gap.
+  std::string unavailable;
+  // A launch of some thread is being measured: the range profiler measures one at a time.
+  bool busy = false;
+  uint64_t samples = 0;
+  uint64_t started_ns = 0;
+  uint64_t last_progress_ns = 0;
+};
+
+// Never freed, like the rest of the library's state: callbacks may run until the end.
+CountersState* g_counters = nullptr;
+
+// Per application thread: launch callbacks nest (a runtime launch calls the driver), and only
+// the outermost one samples.
+thread_local int t_launch_depth = 0;
+thread_local ContextProfiler* t_sampling = nullptr;
+thread_local uint64_t t_sample_start_ns = 0;
+// NVTX push/pop ranges open on this thread, and how many of them are the restricting range.
+thread_local std::vector<bool> t_ranges;
+thread_local int t_inside_range = 0;
+
+uint64_t now_ns(const CuptiApi& api) {
+  uint64_t ns = 0;
+  api.cuptiGetTimestamp(&ns);
+  return ns;
+}
+
+// The counters are off for the rest of the run; every distinct kernel seen from now on gets
+// a gap record with this reason.
+void give_up(CountersState& s, std::string reason) {
+  if (!s.unavailable.empty()) return;
+  s.writer->warn("hardware counters are unavailable: " + reason + "; tracing continues without them");
+  s.unavailable = std::move(reason);
+}
+
+std::string failure(const CountersState& s, const char* call, CUptiResult result) {
+  if (result == CUPTI_ERROR_INSUFFICIENT_PRIVILEGES)
+    return "the NVIDIA driver lets only administrators read GPU counters (module option "
+           "NVreg_RestrictProfilingToAdminUsers=1); run as root, or set "
+           "'options nvidia NVreg_RestrictProfilingToAdminUsers=0' in /etc/modprobe.d and reload the driver";
+  if (result == CUPTI_ERROR_MIG_DEVICE_NOT_SUPPORTED || result == CUPTI_ERROR_NOT_SUPPORTED)
+    return describe_failure(*s.api, call, result) + " (a MIG slice or a GPU without counter support)";
+  return describe_failure(*s.api, call, result);
+}
+
+KernelKey launch_key(CUpti_CallbackDomain domain, CUpti_CallbackId id, const CUpti_CallbackData& cb) {
+  KernelKey key;
+  key.symbol = cb.symbolName;
+  auto set = [&](uint32_t gx, uint32_t gy, uint32_t gz, uint32_t bx, uint32_t by, uint32_t bz) {
+    key.grid[0] = gx, key.grid[1] = gy, key.grid[2] = gz;
+    key.block[0] = bx, key.block[1] = by, key.block[2] = bz;
+  };
+  const void* p = cb.functionParams;
+  if (p == nullptr) return key;
+  if (domain == CUPTI_CB_DOMAIN_RUNTIME_API) {
+    switch (id) {
+    case CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernel_v7000:
+    case CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernel_ptsz_v7000:
+    case CUPTI_RUNTIME_TRACE_CBID_cudaLaunchCooperativeKernel_v9000:
+    case CUPTI_RUNTIME_TRACE_CBID_cudaLaunchCooperativeKernel_ptsz_v9000: {
+      // These calls share one parameter layout.
+      const auto* a = static_cast<const cudaLaunchKernel_v7000_params*>(p);
+      set(a->gridDim.x, a->gridDim.y, a->gridDim.z, a->blockDim.x, a->blockDim.y, a->blockDim.z);
+      break;
+    }
+    case CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernelExC_v11060:
+    case CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernelExC_ptsz_v11060: {
+      const auto* a = static_cast<const cudaLaunchKernelExC_v11060_params*>(p);
+      if (a->config != nullptr)
+        set(a->config->gridDim.x, a->config->gridDim.y, a->config->gridDim.z, a->config->blockDim.x,
+            a->config->blockDim.y, a->config->blockDim.z);
+      break;
+    }
+    default:
+      break;
+    }
+  } else {
+    switch (id) {
+    case CUPTI_DRIVER_TRACE_CBID_cuLaunchKernel:
+    case CUPTI_DRIVER_TRACE_CBID_cuLaunchKernel_ptsz:
+    case CUPTI_DRIVER_TRACE_CBID_cuLaunchCooperativeKernel:
+    case CUPTI_DRIVER_TRACE_CBID_cuLaunchCooperativeKernel_ptsz: {
+      const auto* a = static_cast<const cuLaunchKernel_params*>(p);
+      set(a->gridDimX, a->gridDimY, a->gridDimZ, a->blockDimX, a->blockDimY, a->blockDimZ);
+      break;
+    }
+    case CUPTI_DRIVER_TRACE_CBID_cuLaunchKernelEx:
+    case CUPTI_DRIVER_TRACE_CBID_cuLaunchKernelEx_ptsz: {
+      const auto* a = static_cast<const cuLaunchKernelEx_params*>(p);
+      if (a->config != nullptr)
+        set(a->config->gridDimX, a->config->gridDimY, a->config->gridDimZ, a->config->blockDimX, a->config->blockDimY,
+            a->config->blockDimZ);
+      break;
+    }
+    default:
+      break;
+    }
+  }
+  return key;
+}
+
+// The metrics this chip supports, among those brrr asks for, and their config image. Metrics
+// are added one at a time so that one the chip lacks (fp8 tensor paths before Hopper) drops
+// out alone instead of failing the whole set.
+ChipConfig* chip_config(CountersState& s, CUcontext context) {
+  const CuptiApi& api = *s.api;
+  uint32_t device = 0;
+  if (CUptiResult r = api.cuptiGetDeviceId(context, &device); r != CUPTI_SUCCESS) {
+    give_up(s, failure(s, "cuptiGetDeviceId", r));
+    return nullptr;
+  }
+  auto chip_params = cupti_params<CUpti_Device_GetChipName_Params>(CUpti_Device_GetChipName_Params_STRUCT_SIZE);
+  chip_params.deviceIndex = device;
+  if (CUptiResult r = api.cuptiDeviceGetChipName(&chip_params); r != CUPTI_SUCCESS) {
+    give_up(s, failure(s, "cuptiDeviceGetChipName", r));
+    return nullptr;
+  }
+  const std::string chip_name = chip_params.pChipName;
+  if (auto it = s.chips.find(chip_name); it != s.chips.end()) return it->second;
+
+  auto availability = cupti_params<CUpti_Profiler_GetCounterAvailability_Params>(
+      CUpti_Profiler_GetCounterAvailability_Params_STRUCT_SIZE);
+  availability.ctx = context;
+  std::vector<uint8_t> availability_image;
+  if (api.cuptiProfilerGetCounterAvailability(&availability) == CUPTI_SUCCESS) {
+    availability_image.resize(availability.counterAvailabilityImageSize);
+    availability.pCounterAvailabilityImage = availability_image.data();
+    if (CUptiResult r = api.cuptiProfilerGetCounterAvailability(&availability); r != CUPTI_SUCCESS) {
+      give_up(s, failure(s, "cuptiProfilerGetCounterAvailability", r));
+      return nullptr;
+    }
+  }
+  auto* chip = new ChipConfig;
+  auto host = cupti_params<CUpti_Profiler_Host_Initialize_Params>(CUpti_Profiler_Host_Initialize_Params_STRUCT_SIZE);
+  host.profilerType = CUPTI_PROFILER_TYPE_RANGE_PROFILER;
+  host.pChipName = chip_name.c_str();
+  host.pCounterAvailabilityImage = availability_image.empty() ? nullptr : availability_image.data();
+  if (CUptiResult r = api.cuptiProfilerHostInitialize(&host); r != CUPTI_SUCCESS) {
+    give_up(s, failure(s, "cuptiProfilerHostInitialize", r));
+    return nullptr;
+  }
+  chip->host = host.pHostObject;
+  std::string skipped;
+  for (std::string_view metric : counter_metrics()) {
+    const char* name = metric.data(); // the table's literals are NUL-terminated
+    auto add = cupti_params<CUpti_Profiler_Host_ConfigAddMetrics_Params>(
+        CUpti_Profiler_Host_ConfigAddMetrics_Params_STRUCT_SIZE);
+    add.pHostObject = chip->host;
+    add.ppMetricNames = &name;
+    add.numMetrics = 1;
+    if (api.cuptiProfilerHostConfigAddMetrics(&add) == CUPTI_SUCCESS)
+      chip->metrics.push_back(name);
+    else
+      skipped += (skipped.empty() ? "" : ", ") + std::string(metric);
+  }
+  if (!skipped.empty()) s.writer->warn("metrics " + chip_name + " does not provide (counted as zero): " + skipped);
+  auto size = cupti_params<CUpti_Profiler_Host_GetConfigImageSize_Params>(
+      CUpti_Profiler_Host_GetConfigImageSize_Params_STRUCT_SIZE);
+  size.pHostObject = chip->host;
+  if (CUptiResult r = api.cuptiProfilerHostGetConfigImageSize(&size); r != CUPTI_SUCCESS) {
+    give_up(s, failure(s, "cuptiProfilerHostGetConfigImageSize", r));
+    return nullptr;
+  }
+  chip->config_image.resize(size.configImageSize);
+  auto image =
+      cupti_params<CUpti_Profiler_Host_GetConfigImage_Params>(CUpti_Profiler_Host_GetConfigImage_Params_STRUCT_SIZE);
+  image.pHostObject = chip->host;
+  image.configImageSize = chip->config_image.size();
+  image.pConfigImage = chip->config_image.data();
+  if (CUptiResult r = api.cuptiProfilerHostGetConfigImage(&image); r != CUPTI_SUCCESS) {
+    give_up(s, failure(s, "cuptiProfilerHostGetConfigImage", r));
+    return nullptr;
+  }
+  s.chips.emplace(chip_name, chip);
+  return chip;
+}
+
+// Prepares the counter data image for one range and hands it and the config to the profiler.
+bool configure(CountersState& s, ContextProfiler& p) {
+  const CuptiApi& api = *s.api;
+  auto init = cupti_params<CUpti_RangeProfiler_CounterDataImage_Initialize_Params>(
+      CUpti_RangeProfiler_CounterDataImage_Initialize_Params_STRUCT_SIZE);
+  init.pRangeProfilerObject = p.object;
+  init.counterDataSize = p.counter_data.size();
+  init.pCounterData = p.counter_data.data();
+  if (CUptiResult r = api.cuptiRangeProfilerCounterDataImageInitialize(&init); r != CUPTI_SUCCESS) {
+    give_up(s, failure(s, "cuptiRangeProfilerCounterDataImageInitialize", r));
+    return false;
+  }
+  auto config = cupti_params<CUpti_RangeProfiler_SetConfig_Params>(CUpti_RangeProfiler_SetConfig_Params_STRUCT_SIZE);
+  config.pRangeProfilerObject = p.object;
+  config.configSize = p.chip->config_image.size();
+  config.pConfig = p.chip->config_image.data();
+  config.counterDataImageSize = p.counter_data.size();
+  config.pCounterDataImage = p.counter_data.data();
+  config.range = CUPTI_AutoRange;
+  config.replayMode = CUPTI_KernelReplay;
+  config.maxRangesPerPass = 1;
+  config.numNestingLevels = 1;
+  config.minNestingLevel = 1;
+  if (CUptiResult r = api.cuptiRangeProfilerSetConfig(&config); r != CUPTI_SUCCESS) {
+    give_up(s, failure(s, "cuptiRangeProfilerSetConfig", r));
+    return false;
+  }
+  return true;
+}
+
+ContextProfiler* context_profiler(CountersState& s, CUcontext context) {
+  if (auto it = s.contexts.find(context); it != s.contexts.end()) return it->second;
+  s.contexts[context] = nullptr; // a failure below is not retried for this context
+  // The profiler is initialised at the first sampled launch, with a context current: inside
+  // cuInit, where the library starts, CUPTI refuses (CUPTI_ERROR_UNKNOWN on the H100).
+  if (s.contexts.size() == 1) {
+    auto init = cupti_params<CUpti_Profiler_Initialize_Params>(CUpti_Profiler_Initialize_Params_STRUCT_SIZE);
+    if (CUptiResult r = s.api->cuptiProfilerInitialize(&init); r != CUPTI_SUCCESS) {
+      give_up(s, failure(s, "cuptiProfilerInitialize", r));
+      return nullptr;
+    }
+  }
+  ChipConfig* chip = chip_config(s, context);
+  if (chip == nullptr || chip->metrics.empty()) {
+    if (chip != nullptr) give_up(s, "the GPU provides none of the metrics brrr reads");
+    return nullptr;
+  }
+  const CuptiApi& api = *s.api;
+  auto enable = cupti_params<CUpti_RangeProfiler_Enable_Params>(CUpti_RangeProfiler_Enable_Params_STRUCT_SIZE);
+  enable.ctx = context;
+  if (CUptiResult r = api.cuptiRangeProfilerEnable(&enable); r != CUPTI_SUCCESS) {
+    give_up(s, failure(s, "cuptiRangeProfilerEnable", r));
+    return nullptr;
+  }
+  auto* p = new ContextProfiler;
+  p->object = enable.pRangeProfilerObject;
+  p->chip = chip;
+  auto size = cupti_params<CUpti_RangeProfiler_GetCounterDataSize_Params>(
+      CUpti_RangeProfiler_GetCounterDataSize_Params_STRUCT_SIZE);
+  size.pRangeProfilerObject = p->object;
+  size.pMetricNames = chip->metrics.data();
+  size.numMetrics = chip->metrics.size();
+  size.maxNumOfRanges = 1;
+  size.maxNumRangeTreeNodes = 1;
+  if (CUptiResult r = api.cuptiRangeProfilerGetCounterDataSize(&size); r != CUPTI_SUCCESS) {
+    give_up(s, failure(s, "cuptiRangeProfilerGetCounterDataSize", r));
+    return nullptr;
+  }
+  p->counter_data.resize(size.counterDataSize);
+  if (!configure(s, *p)) return nullptr;
+  s.contexts[context] = p;
+  return p;
+}
+
+void add_gap(CountersState& s, const CUpti_CallbackData& cb, const std::string& reason) {
+  StreamWriter::Batch batch(*s.writer);
+  if (!batch.active()) return;
+  batch.add(stream::CounterGapRecord{cb.correlationId, batch.intern(cb.symbolName ? cb.symbolName : ""),
+                                     batch.intern(reason), 0});
+}
+
+// Stops the profiler after the sampled launch, reads the range's values and writes them with
+// the time brrr held the program up.
+void finish_sample(CountersState& s, ContextProfiler& p, const CUpti_CallbackData& cb) {
+  const CuptiApi& api = *s.api;
+  auto stop = cupti_params<CUpti_RangeProfiler_Stop_Params>(CUpti_RangeProfiler_Stop_Params_STRUCT_SIZE);
+  stop.pRangeProfilerObject = p.object;
+  if (CUptiResult r = api.cuptiRangeProfilerStop(&stop); r != CUPTI_SUCCESS)
+    return give_up(s, failure(s, "cuptiRangeProfilerStop", r));
+  auto decode = cupti_params<CUpti_RangeProfiler_DecodeData_Params>(CUpti_RangeProfiler_DecodeData_Params_STRUCT_SIZE);
+  decode.pRangeProfilerObject = p.object;
+  if (CUptiResult r = api.cuptiRangeProfilerDecodeData(&decode); r != CUPTI_SUCCESS)
+    return give_up(s, failure(s, "cuptiRangeProfilerDecodeData", r));
+  auto info = cupti_params<CUpti_RangeProfiler_GetCounterDataInfo_Params>(
+      CUpti_RangeProfiler_GetCounterDataInfo_Params_STRUCT_SIZE);
+  info.pCounterDataImage = p.counter_data.data();
+  info.counterDataImageSize = p.counter_data.size();
+  std::vector<double> values(p.chip->metrics.size(), 0.0);
+  bool measured = false;
+  if (api.cuptiRangeProfilerGetCounterDataInfo(&info) == CUPTI_SUCCESS && info.numTotalRanges > 0) {
+    auto evaluate = cupti_params<CUpti_Profiler_Host_EvaluateToGpuValues_Params>(
+        CUpti_Profiler_Host_EvaluateToGpuValues_Params_STRUCT_SIZE);
+    evaluate.pHostObject = p.chip->host;
+    evaluate.pCounterDataImage = p.counter_data.data();
+    evaluate.counterDataImageSize = p.counter_data.size();
+    evaluate.rangeIndex = info.numTotalRanges - 1;
+    evaluate.ppMetricNames = p.chip->metrics.data();
+    evaluate.numMetrics = p.chip->metrics.size();
+    evaluate.pMetricValues = values.data();
+    measured = api.cuptiProfilerHostEvaluateToGpuValues(&evaluate) == CUPTI_SUCCESS;
+  }
+  configure(s, p);
+  const uint64_t end_ns = now_ns(api);
+  StreamWriter::Batch batch(*s.writer);
+  if (!batch.active()) return;
+  const auto name = batch.intern(cb.symbolName ? cb.symbolName : "");
+  if (measured) {
+    std::vector<stream::CounterValue> out(values.size());
+    for (size_t i = 0; i < values.size(); ++i) out[i] = {batch.intern(p.chip->metrics[i]), 0, values[i]};
+    batch.add_counter_sample({cb.correlationId, name, static_cast<uint32_t>(out.size()), 0}, out.data());
+    ++s.samples;
+  } else {
+    batch.add(
+        stream::CounterGapRecord{cb.correlationId, name, batch.intern("the range profiler returned no range"), 0});
+  }
+  batch.add(stream::ToolEventRecord{t_sample_start_ns, end_ns, cb.correlationId, 0});
+  // Progress for long runs, at most every two seconds, on the program's stderr.
+  if (end_ns - s.started_ns > 2'000'000'000ull && end_ns - s.last_progress_ns > 2'000'000'000ull) {
+    s.last_progress_ns = end_ns;
+    const std::string line =
+        "brrr: counters: " + std::to_string(s.samples) + " launches of " + std::to_string(s.sampled.size()) +
+        " kernels measured (latest: " + std::string(cb.symbolName ? cb.symbolName : "?").substr(0, 60) + ")\n";
+    [[maybe_unused]] ssize_t ignored = ::write(STDERR_FILENO, line.data(), line.size());
+  }
+}
+
+void on_launch(CUpti_CallbackDomain domain, CUpti_CallbackId id, const CUpti_CallbackData& cb) {
+  CountersState& s = *g_counters;
+  if (cb.callbackSite == CUPTI_API_ENTER) {
+    if (t_launch_depth++ > 0) return;
+    if (!s.options.range.empty() && t_inside_range == 0) return;
+    const KernelKey key = launch_key(domain, id, cb);
+    std::lock_guard lock(s.mutex);
+    uint32_t& count = s.sampled[key];
+    if (!s.unavailable.empty()) {
+      if (count++ == 0) add_gap(s, cb, s.unavailable);
+      return;
+    }
+    if (s.busy || (s.options.mode == CounterOptions::Mode::first && count >= s.options.first)) return;
+    ++count;
+    ContextProfiler* p = context_profiler(s, cb.context);
+    if (p == nullptr) {
+      add_gap(s, cb, s.unavailable.empty() ? std::string("the range profiler could not be set up") : s.unavailable);
+      return;
+    }
+    t_sample_start_ns = now_ns(*s.api);
+    auto start = cupti_params<CUpti_RangeProfiler_Start_Params>(CUpti_RangeProfiler_Start_Params_STRUCT_SIZE);
+    start.pRangeProfilerObject = p->object;
+    if (CUptiResult r = s.api->cuptiRangeProfilerStart(&start); r != CUPTI_SUCCESS) {
+      give_up(s, failure(s, "cuptiRangeProfilerStart", r));
+      add_gap(s, cb, s.unavailable);
+      return;
+    }
+    s.busy = true;
+    t_sampling = p;
+  } else {
+    if (--t_launch_depth > 0 || t_sampling == nullptr) return;
+    ContextProfiler* p = t_sampling;
+    t_sampling = nullptr;
+    std::lock_guard lock(s.mutex);
+    finish_sample(s, *p, cb);
+    s.busy = false;
+  }
+}
+
+// Tracks NVTX push/pop ranges on this thread, for the range restriction.
+void on_nvtx(CUpti_CallbackId id, const CUpti_NvtxData& data) {
+  if (id == CUPTI_CBID_NVTX_nvtxRangePushA) {
+    const auto* params = static_cast<const nvtxRangePushA_params*>(data.functionParams);
+    const bool match = params != nullptr && params->message != nullptr && g_counters->options.range == params->message;
+    t_ranges.push_back(match);
+    t_inside_range += match ? 1 : 0;
+  } else if (id == CUPTI_CBID_NVTX_nvtxRangePop && !t_ranges.empty()) {
+    t_inside_range -= t_ranges.back() ? 1 : 0;
+    t_ranges.pop_back();
+  }
+}
+
+bool is_kernel_launch_runtime(CUpti_CallbackId id) {
+  switch (id) {
+  case CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernel_v7000:
+  case CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernel_ptsz_v7000:
+  case CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernelExC_v11060:
+  case CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernelExC_ptsz_v11060:
+  case CUPTI_RUNTIME_TRACE_CBID_cudaLaunchCooperativeKernel_v9000:
+  case CUPTI_RUNTIME_TRACE_CBID_cudaLaunchCooperativeKernel_ptsz_v9000:
+  case CUPTI_RUNTIME_TRACE_CBID___cudaLaunchKernel_v13000:
+  case CUPTI_RUNTIME_TRACE_CBID___cudaLaunchKernel_ptsz_v13000:
+    return true;
+  default:
+    return false;
+  }
+}
+
+bool is_kernel_launch_driver(CUpti_CallbackId id) {
+  switch (id) {
+  case CUPTI_DRIVER_TRACE_CBID_cuLaunchKernel:
+  case CUPTI_DRIVER_TRACE_CBID_cuLaunchKernel_ptsz:
+  case CUPTI_DRIVER_TRACE_CBID_cuLaunchKernelEx:
+  case CUPTI_DRIVER_TRACE_CBID_cuLaunchKernelEx_ptsz:
+  case CUPTI_DRIVER_TRACE_CBID_cuLaunchCooperativeKernel:
+  case CUPTI_DRIVER_TRACE_CBID_cuLaunchCooperativeKernel_ptsz:
+    return true;
+  default:
+    return false;
+  }
+}
+
+} // namespace
+
+std::string counter_options_from_env(CounterOptions& options) {
+  const char* mode = std::getenv("BRRR_COUNTERS");
+  if (const char* range = std::getenv("BRRR_COUNTERS_RANGE"); range != nullptr) options.range = range;
+  if (mode == nullptr || *mode == '\0' || std::strcmp(mode, "off") == 0) {
+    options.mode = CounterOptions::Mode::off;
+  } else if (std::strcmp(mode, "all") == 0) {
+    options.mode = CounterOptions::Mode::all;
+  } else if (std::strncmp(mode, "first:", 6) == 0 && std::atoi(mode + 6) > 0) {
+    options.mode = CounterOptions::Mode::first;
+    options.first = static_cast<uint32_t>(std::atoi(mode + 6));
+  } else {
+    options.mode = CounterOptions::Mode::off;
+    return std::string("BRRR_COUNTERS=") + mode + " is not off, first:N or all: counters are off";
+  }
+  return {};
+}
+
+void start_counters(const CuptiApi& api, StreamWriter& writer, CUpti_SubscriberHandle subscriber,
+                    const CounterOptions& options) {
+  if (options.mode == CounterOptions::Mode::off) return;
+  auto* s = new CountersState;
+  s->api = &api;
+  s->writer = &writer;
+  s->options = options;
+  s->started_ns = now_ns(api);
+  g_counters = s;
+  auto enable = [&](CUpti_CallbackDomain domain, CUpti_CallbackId id) {
+    if (CUptiResult r = api.cuptiEnableCallback(1, subscriber, domain, id); r != CUPTI_SUCCESS)
+      writer.warn(describe_failure(api, "cuptiEnableCallback", r) + ": some launches are not sampled for counters");
+  };
+  for (CUpti_CallbackId id = 0; id < CUPTI_RUNTIME_TRACE_CBID_SIZE; ++id)
+    if (is_kernel_launch_runtime(id)) enable(CUPTI_CB_DOMAIN_RUNTIME_API, id);
+  for (CUpti_CallbackId id = 0; id < CUPTI_DRIVER_TRACE_CBID_SIZE; ++id)
+    if (is_kernel_launch_driver(id)) enable(CUPTI_CB_DOMAIN_DRIVER_API, id);
+  if (!options.range.empty()) {
+    enable(CUPTI_CB_DOMAIN_NVTX, CUPTI_CBID_NVTX_nvtxRangePushA);
+    enable(CUPTI_CB_DOMAIN_NVTX, CUPTI_CBID_NVTX_nvtxRangePop);
+  }
+}
+
+void counters_callback(CUpti_CallbackDomain domain, CUpti_CallbackId id, const void* data) {
+  if (g_counters == nullptr || data == nullptr) return;
+  if (domain == CUPTI_CB_DOMAIN_NVTX) return on_nvtx(id, *static_cast<const CUpti_NvtxData*>(data));
+  const bool launch = (domain == CUPTI_CB_DOMAIN_RUNTIME_API && is_kernel_launch_runtime(id)) ||
+                      (domain == CUPTI_CB_DOMAIN_DRIVER_API && is_kernel_launch_driver(id));
+  if (launch) on_launch(domain, id, *static_cast<const CUpti_CallbackData*>(data));
+}
+
+} // namespace brrr::inject

@@ -1,0 +1,43 @@
+#pragma once
+// Starts the target as a child process and waits for it, forwarding the signals a user sends
+// to brrr (Ctrl-C, SIGTERM) so that the target ends and brrr can still write its report.
+
+#include "model/run.hpp"
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace brrr {
+
+struct LaunchRequest {
+  std::vector<std::string> command;
+  // Variables set (or replaced) in the target's environment.
+  std::vector<std::pair<std::string, std::string>> environment;
+};
+
+struct LaunchResult {
+  ExitStatus exit;
+  // CLOCK_REALTIME nanoseconds, the clock of the trace.
+  uint64_t start_ns = 0;
+  uint64_t end_ns = 0;
+  // Why the target could not be started (empty when it was).
+  std::string error;
+  // Signals brrr received and passed on, and whether it had to kill the target after a
+  // second interrupt.
+  int forwarded_signals = 0;
+  bool killed_after_second_interrupt = false;
+  // The target's peak resident memory (its own process, from wait4).
+  uint64_t peak_rss_bytes = 0;
+};
+
+[[nodiscard]] LaunchResult launch_and_wait(const LaunchRequest& request);
+
+// The exit status brrr passes on, as env(1) and timeout(1) do: the target's own status,
+// 128+N when signal N killed it, 127 when it was not found, 126 when it could not run.
+[[nodiscard]] int pass_through_status(const ExitStatus& exit);
+
+[[nodiscard]] uint64_t realtime_ns();
+
+} // namespace brrr

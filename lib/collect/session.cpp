@@ -1,0 +1,194 @@
+#include "collect/session.hpp"
+
+#include "analyse/analysis.hpp"
+#include "collect/stream_reader.hpp"
+#include "model/build.hpp"
+#include "report/profiles.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdlib>
+#include <ctime>
+#include <dlfcn.h>
+#include <malloc.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+namespace brrr {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string iso_time(uint64_t realtime_ns) {
+  const auto seconds = static_cast<time_t>(realtime_ns / 1'000'000'000ULL);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+std::string host_name() {
+  char name[HOST_NAME_MAX + 1] = {};
+  return gethostname(name, sizeof name) == 0 ? name : "";
+}
+
+fs::path make_data_dir(const std::vector<std::string>& command) {
+  const char* tmp = std::getenv("TMPDIR");
+  fs::path base = tmp && *tmp ? tmp : "/tmp";
+  std::string name = fs::path(command.front()).filename().string();
+  std::string tmpl = (base / ("brrr-" + name + "-XXXXXX")).string();
+  if (!mkdtemp(tmpl.data()))
+    throw std::runtime_error(
+        fmt::format("cannot create a folder for the record streams in {} ({})", base.string(), std::strerror(errno)));
+  return tmpl;
+}
+
+// Reads every process's stream; a stream that cannot be read at all becomes a reason the run
+// is incomplete rather than a failure of the whole profile.
+Trace read_streams(const fs::path& dir, std::vector<std::string>& problems) {
+  Trace trace;
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(dir))
+    if (entry.path().extension() == ".brrrs") files.push_back(entry.path());
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    auto result = read_stream_file(f.string(), trace);
+    if (!result.ok) problems.push_back(result.error);
+  }
+  return trace;
+}
+
+bool driver_present() {
+  void* handle = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL);
+  if (!handle) return false;
+  dlclose(handle);
+  return true;
+}
+
+void choose_profile(Report& report, const ProfileRequest& request, std::vector<std::string>& notes) {
+  if (request.profile_path) {
+    report.profile = read_profile(*request.profile_path);
+    return;
+  }
+  if (report.run.gpus.empty()) {
+    report.profile_missing_reason = "no GPU was used";
+    return;
+  }
+  const auto& gpu = report.run.gpus.front();
+  if (auto match = match_profile(builtin_profiles(), gpu.name, gpu.compute_capability)) {
+    report.profile = match->profile;
+    if (!match->exact)
+      notes.push_back(
+          fmt::format("no profile names '{}' exactly; using the closest, {} (pass --profile FILE to choose)", gpu.name,
+                      match->profile.name));
+  } else {
+    report.profile_missing_reason = fmt::format(
+        "no built-in profile for {} (compute capability {}); pass --profile FILE", gpu.name, gpu.compute_capability);
+    notes.push_back(report.profile_missing_reason);
+  }
+}
+
+} // namespace
+
+std::string check_counters_mode(const std::string& mode) {
+  if (mode == "off" || mode == "all") return {};
+  if (mode.rfind("first:", 0) == 0) {
+    const std::string n = mode.substr(6);
+    if (!n.empty() && n.size() <= 9 && n.find_first_not_of("0123456789") == std::string::npos && std::stoul(n) > 0)
+      return {};
+  }
+  return "--counters " + mode + ": expected off, first:N (N ≥ 1) or all";
+}
+
+void return_large_allocations() { mallopt(M_MMAP_THRESHOLD, 1 << 20); }
+
+fs::path find_injection_library() {
+  if (const char* path = std::getenv("BRRR_INJECTION_LIBRARY"); path && *path) return path;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return {};
+  for (const fs::path& candidate :
+       {exe.parent_path() / "libbrrr-inject.so", exe.parent_path() / ".." / "lib" / "brrr" / "libbrrr-inject.so",
+        exe.parent_path() / ".." / "lib64" / "brrr" / "libbrrr-inject.so"})
+    if (fs::exists(candidate, ec)) return fs::weakly_canonical(candidate, ec);
+  return {};
+}
+
+fs::path default_report_path(const std::vector<std::string>& command) {
+  std::string name = command.empty() ? "run" : fs::path(command.front()).filename().string();
+  // A Python script is a better name than the interpreter.
+  if ((name.rfind("python", 0) == 0) && command.size() > 1 && command[1].front() != '-')
+    name = fs::path(command[1]).stem().string();
+  std::error_code ec;
+  fs::path path = "brrr-" + name + ".json";
+  for (int i = 2; fs::exists(path, ec); ++i) path = fmt::format("brrr-{}-{}.json", name, i);
+  return path;
+}
+
+ProfileResult profile_command(const ProfileRequest& request) {
+  return_large_allocations();
+  ProfileResult result;
+  const fs::path library = request.injection_library.empty() ? find_injection_library() : request.injection_library;
+  if (library.empty())
+    throw std::runtime_error("cannot find libbrrr-inject.so next to brrr or in ../lib/brrr (this brrr was built "
+                             "without the CUDA toolkit, or installed incompletely)");
+  result.data_dir = make_data_dir(request.command);
+
+  LaunchRequest launch{request.command, {}};
+  launch.environment.emplace_back("CUDA_INJECTION64_PATH", library.string());
+  launch.environment.emplace_back("BRRR_STREAM_DIR", result.data_dir.string());
+  // NVTX loads its injection at the program's first NVTX call; the injection library starts
+  // brrr there too and forwards NVTX to CUPTI, so that ranges opened before CUDA starts count.
+  launch.environment.emplace_back("NVTX_INJECTION64_PATH", library.string());
+  launch.environment.emplace_back("BRRR_COUNTERS", request.counters);
+  if (!request.counters_range.empty()) launch.environment.emplace_back("BRRR_COUNTERS_RANGE", request.counters_range);
+  if (const char* existing = std::getenv("CUDA_INJECTION64_PATH"); existing && *existing)
+    result.notes.push_back(
+        fmt::format("CUDA_INJECTION64_PATH was set to {}; brrr replaced it for the target", existing));
+
+  result.launch = launch_and_wait(launch);
+  if (!result.launch.error.empty()) return result;
+
+  LaunchFacts facts;
+  facts.info.tool_version = BRRR_VERSION;
+  facts.info.command = request.command;
+  facts.info.start_time = iso_time(result.launch.start_ns);
+  facts.info.host = host_name();
+  facts.info.exit = result.launch.exit;
+  facts.info.target_peak_rss_bytes = result.launch.peak_rss_bytes;
+  facts.start_ns = result.launch.start_ns;
+  facts.end_ns = result.launch.end_ns;
+  std::vector<std::string> problems;
+  Trace trace = read_streams(result.data_dir, problems);
+  facts.collection.counters_mode = request.counters;
+  facts.collection.counters_available = !trace.counters.empty();
+  if (request.counters != "off" && trace.counters.empty() && !trace.counter_gaps.empty())
+    facts.collection.counters_unavailable_reason = trace.str(trace.counter_gaps.front().reason);
+  Run run = build_run(trace, facts);
+  for (auto& p : problems) run.info.incomplete_reasons.push_back(std::move(p));
+  if (result.launch.exit.kind == ExitStatus::Kind::signaled)
+    run.info.incomplete_reasons.push_back(fmt::format(
+        "the target was killed by signal {} ({}){}", result.launch.exit.signal,
+        sigabbrev_np(result.launch.exit.signal) ? std::string("SIG") + sigabbrev_np(result.launch.exit.signal)
+                                                : "unknown",
+        result.launch.killed_after_second_interrupt ? " after a second interrupt" : ""));
+  run.info.complete = run.info.incomplete_reasons.empty();
+  if (trace.processes.empty() && !driver_present())
+    result.notes.push_back(
+        "no NVIDIA driver on this machine (libcuda.so.1 not found): the program could not use a GPU");
+
+  struct rusage self {};
+  if (getrusage(RUSAGE_SELF, &self) == 0)
+    run.collection.brrr_peak_rss_bytes = static_cast<uint64_t>(self.ru_maxrss) * 1024;
+  result.report.run = std::move(run);
+  choose_profile(result.report, request, result.notes);
+  const HardwareProfile* profile = result.report.profile ? &*result.report.profile : nullptr;
+  result.report.analysis = analyse(result.report.run, profile);
+  return result;
+}
+
+} // namespace brrr
