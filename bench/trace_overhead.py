@@ -55,29 +55,39 @@ def main():
     scratch = tempfile.mkdtemp(prefix="brrr-bench-")
     report = os.path.join(scratch, "r.json")
 
-    def configs(target):
+    def configs(target, ladder):
+        """Plain, the floor, and brrr; with ladder, brrr also with its parts turned off one by
+        one (the injection library's diagnostic switches), to price each part."""
         plain_env = dict(os.environ)
         floor_env = dict(os.environ, CUDA_INJECTION64_PATH=floor)
         base = [brrr, "profile", "-q", "--force", "-o", report]
-        return [
-            ("plain", target, plain_env),
-            ("bare CUPTI floor", target, floor_env),
-            ("brrr, --counters off", base + ["--counters", "off", "--"] + target, plain_env),
+        off = base + ["--counters", "off", "--"] + target
+        out = [("plain", target, plain_env), ("bare CUPTI floor", target, floor_env)]
+        if ladder:
+            out += [
+                ("brrr, kernels only", off,
+                 dict(os.environ, BRRR_TRACE_API="0", BRRR_TRACE_LATENCY="0", BRRR_TRACE_OTHER="0")),
+                ("brrr, + copies/sets/syncs/NVTX", off, dict(os.environ, BRRR_TRACE_API="0", BRRR_TRACE_LATENCY="0")),
+                ("brrr, + queued timestamps", off, dict(os.environ, BRRR_TRACE_API="0")),
+            ]
+        out += [
+            ("brrr, --counters off", off, plain_env),
             ("brrr (default: counters first:1)", base + ["--"] + target, plain_env),
         ]
+        return out
 
     programs = [
         ("tiny-kernel launch loop, 20 000 launches", "µs/launch",
-         [os.path.join(bin_dir, "brrr-launch-loop"), "20000"], r"us_per_launch=([\d.]+)"),
+         [os.path.join(bin_dir, "brrr-launch-loop"), "20000"], r"us_per_launch=([\d.]+)", True),
         (f"PyTorch MLP training loop, {args.steps} steps", "ms/step",
          [sys.executable, os.path.join(os.path.dirname(__file__), "..", "examples", "pytorch", "mlp_train.py"),
-          "--steps", str(args.steps)], r"([\d.]+) ms/step"),
+          "--steps", str(args.steps)], r"([\d.]+) ms/step", False),
     ]
     lines = []
-    for title, unit, target, pattern in programs:
+    for title, unit, target, pattern, ladder in programs:
         samples = {}
         for _ in range(args.rounds):
-            for name, command, env in configs(target):
+            for name, command, env in configs(target, ladder):
                 out, _, _, _ = run(command, env)
                 samples.setdefault(name, []).append(measure(out, pattern))
         plain = statistics.median(samples["plain"])

@@ -27,6 +27,6 @@ step demo 120 "$bin/brrr" profile --force -o "$out/demo.json" -- "$bin/brrr-demo
 step mlp 120 "$bin/brrr" profile --force -o "$out/mlp.json" -- python3 examples/pytorch/mlp_train.py --steps 50
 step refkernels 120 "$bin/brrr" profile --force -o "$out/refkernels.json" -- "$bin/brrr-refkernels"
 if [ -z "${SKIP_BENCH:-}" ]; then
-  step bench 300 python3 bench/trace_overhead.py --bin "$bin" --rounds "${ROUNDS:-3}" --out "$out/trace-overhead.md"
+  step bench 300 python3 bench/trace_overhead.py --bin "$bin" --rounds "${ROUNDS:-5}" --out "$out/trace-overhead.md"
 fi
 grep -E "^== |test cases|TEST CASE|ERROR|CHECK|MESSAGE|REQUIRE|values" "$log" "$out/gpu-tests.txt" | head -120

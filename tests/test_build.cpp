@@ -407,6 +407,31 @@ TEST_CASE("build: tool (replay) intervals are cut out of the timeline") {
   }
 }
 
+TEST_CASE("build: a launch replayed for counters keeps the time its counter pass measured") {
+  // CUPTI gives a replayed launch no timestamps; brrr held the program up from 200 to 500.
+  TraceBuilder b(1000);
+  b.kernel("a", 0, 100);
+  const uint32_t replayed = b.kernel("k", 0, 0);
+  b.trace.kernels.back().start_ns = 0;
+  b.trace.kernels.back().end_ns = 0;
+  b.trace.tool_events.push_back({b.at(200), b.at(500), replayed, 0});
+  b.counters(replayed, "k",
+             {{"dram__bytes_read.sum", 1e6}, {"dram__bytes_write.sum", 1e6}, {"gpu__time_duration.sum", 120}});
+  b.kernel("b", 600, 700);
+  const Run run = b.build();
+  const KernelGroup* k = find_kernel(run, "k");
+  REQUIRE(k != nullptr);
+  CHECK(k->untimed_launches == 0);
+  CHECK(k->total_ns == 120);
+  CHECK(k->first_start_ns == 200);
+  REQUIRE(k->counters.has_value());
+  // The 300 ns held up, less the kernel's own 120 ns, are cut.
+  CHECK(run.collection.tool_ns == 180);
+  CHECK(run.timeline.wall_ns == 820);
+  CHECK(run.info.complete);
+  CHECK(attributed_sum(run) == 820);
+}
+
 TEST_CASE("build: GPU activity after the launcher's end extends the run") {
   TraceBuilder b(1000);
   b.kernel("orphan", 900, 1500);

@@ -205,9 +205,26 @@ PerLaunch per_launch(const KernelGroup& k) {
           as_double(k.total_ns) / as_double(k.launches)};
 }
 
+// How many times a succession passed data along: its linked launches when the collector
+// compared arguments, else all of them for two different kernels (a kernel repeating itself
+// without that evidence is as likely a loop over the same input).
+uint64_t link_count(const Run& run, const Succession& s) {
+  if (run.collection.dataflow) return s.linked;
+  return s.from == s.to ? 0 : s.count;
+}
+
+uint64_t link_count(const Run& run, uint32_t from, uint32_t to) {
+  for (const auto& s : run.successions)
+    if (s.from == from && s.to == to) return link_count(run, s);
+  return 0;
+}
+
 // Chains of memory-bound kernels that follow one another on a stream, each link taken at
-// least chain_link_fraction of the first kernel's launches. Chains start at the earliest
-// kernel, so a loop [A B][A B] gives the chain A→B and not B→A.
+// least chain_link_fraction of the first kernel's launches. When the collector compared
+// kernel arguments (dataflow), a link is a succession that passed data along, and a kernel may
+// follow itself (x.cos().cos() runs one kernel twice); without that evidence, any succession
+// of two different kernels counts. Chains start at the earliest kernel, so a loop [A B][A B]
+// gives the chain A→B and not B→A.
 std::vector<std::vector<uint32_t>> memory_chains(const RuleContext& c) {
   const auto n = c.run.kernels.size();
   auto memory_bound = [&](uint32_t i) {
@@ -216,10 +233,13 @@ std::vector<std::vector<uint32_t>> memory_chains(const RuleContext& c) {
   };
   std::vector<std::optional<std::pair<uint32_t, uint64_t>>> next(n);
   for (const auto& s : c.run.successions) {
-    if (s.from == s.to || !memory_bound(s.from) || !memory_bound(s.to)) continue;
-    if (as_double(s.count) < c.limits.chain_link_fraction * as_double(c.run.kernels[s.from].launches)) continue;
+    if (!memory_bound(s.from) || !memory_bound(s.to)) continue;
+    const uint64_t links = link_count(c.run, s);
+    if (links == 0 || as_double(links) < c.limits.chain_link_fraction * as_double(c.run.kernels[s.from].launches) /
+                                             (s.from == s.to ? 2 : 1))
+      continue;
     auto& best = next[s.from];
-    if (!best || s.count > best->second) best = std::pair(s.to, s.count);
+    if (!best || links > best->second) best = std::pair(s.to, links);
   }
   std::vector<uint32_t> order;
   for (uint32_t i = 0; i < n; ++i)
@@ -232,6 +252,11 @@ std::vector<std::vector<uint32_t>> memory_chains(const RuleContext& c) {
     if (visited[start]) continue;
     std::vector<uint32_t> chain{start};
     visited[start] = true;
+    // A kernel that feeds itself is a chain of two launches of it.
+    if (next[start] && next[start]->first == start) {
+      chains.push_back({start, start});
+      continue;
+    }
     while (next[chain.back()] && !visited[next[chain.back()]->first]) {
       chain.push_back(next[chain.back()]->first);
       visited[chain.back()] = true;
@@ -239,12 +264,6 @@ std::vector<std::vector<uint32_t>> memory_chains(const RuleContext& c) {
     if (chain.size() >= 2) chains.push_back(std::move(chain));
   }
   return chains;
-}
-
-uint64_t link_count(const Run& run, uint32_t from, uint32_t to) {
-  for (const auto& s : run.successions)
-    if (s.from == from && s.to == to) return s.count;
-  return 0;
 }
 
 void fusion(const RuleContext& c, std::vector<Finding>& out) {
@@ -269,6 +288,12 @@ void fusion(const RuleContext& c, std::vector<Finding>& out) {
         saved_bytes += 2 * std::min(p.write_bytes, next.counters->dram_read_bytes_per_launch);
         iterations = std::min(iterations, link_count(c.run, chain[i], chain[i + 1]));
       }
+    }
+    // A pass through the chain takes one launch of each kernel in it: a kernel that appears
+    // twice (x.cos().cos() runs one kernel twice) allows at most half its launches as passes.
+    for (uint32_t k : chain) {
+      const auto occurrences = static_cast<uint64_t>(std::count(chain.begin(), chain.end(), k));
+      iterations = std::min(iterations, c.run.kernels[k].launches / occurrences);
     }
     if (chain_ns <= 0 || chain_bytes <= 0 || iterations == 0) continue;
     const double rate = chain_bytes / chain_ns; // bytes per ns, as achieved by the chain

@@ -55,6 +55,7 @@ enum class RecordType : uint32_t {
   counter_sample = 14,
   counter_gap = 15,
   tool_event = 16,
+  dataflow = 17,
 };
 
 struct RecordHeader {
@@ -264,6 +265,15 @@ struct ToolEventRecord {
   uint32_t reserved;
 };
 static_assert(sizeof(ToolEventRecord) == 24);
+
+// A kernel launch took as an argument, in another position, a value the previous launch on
+// its stream also took: the previous kernel's output is (most likely) this one's input.
+struct DataflowRecord {
+  static constexpr RecordType record_type = RecordType::dataflow;
+  uint32_t correlation_id;
+  uint32_t previous_correlation_id;
+};
+static_assert(sizeof(DataflowRecord) == 8);
 
 // A payload struct: copied byte for byte, so it must be trivially copyable, and it names its
 // record type.

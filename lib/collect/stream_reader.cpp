@@ -52,6 +52,8 @@ std::string_view record_type_name(stream::RecordType type) {
     return "counter_gap";
   case stream::RecordType::tool_event:
     return "tool_event";
+  case stream::RecordType::dataflow:
+    return "dataflow";
   }
   return {};
 }
@@ -304,6 +306,8 @@ private:
       return parse_counter_gap(payload);
     case stream::RecordType::tool_event:
       return parse_tool_event(payload);
+    case stream::RecordType::dataflow:
+      return parse_dataflow(payload);
     }
     // A newer writer's record type: skipped, so that old readers still read new streams.
     ++unknown_records_;
@@ -547,6 +551,12 @@ private:
     gap.correlation_id = record.correlation_id;
     gap.process = process_;
     trace_.counter_gaps.push_back(gap);
+  }
+
+  void parse_dataflow(std::span<const std::byte> payload) {
+    stream::DataflowRecord record;
+    if (read_fixed(payload, record))
+      trace_.dataflow.push_back({record.correlation_id, record.previous_correlation_id, process_});
   }
 
   void parse_tool_event(std::span<const std::byte> payload) {

@@ -155,26 +155,55 @@ uint64_t correlation_key(uint32_t process, uint32_t correlation_id) {
   return (uint64_t{process} << 32) | correlation_id;
 }
 
-// A kernel whose record has no timestamps: CUPTI could not time it (the process ended with it
-// still queued). It counts as a launch but takes no time on the timeline.
-bool untimed(const KernelEvent& k) { return k.start_ns == 0 || k.end_ns == 0; }
+// When a launch ran. A launch sampled for counters comes back from CUPTI without timestamps
+// (the driver replayed it); it is placed at the start of the time brrr held the program up for
+// it, lasting as long as its counter pass measured. A launch without timestamps otherwise is
+// untimed: CUPTI could not time it (the process ended with it still queued).
+struct KernelTimes {
+  std::unordered_map<uint64_t, std::pair<uint64_t, uint64_t>> replayed; // correlation key → (start, end)
+
+  explicit KernelTimes(const Trace& trace) {
+    std::unordered_map<uint64_t, uint64_t> pass_ns;
+    std::vector<std::pair<std::string_view, double>> values;
+    for (const auto& sample : trace.counters) {
+      values.clear();
+      for (const auto& [metric, value] : sample.values) values.emplace_back(trace.str(metric), value);
+      LaunchCounters launch;
+      (void)derive_launch_counters(values, launch);
+      if (launch.duration_ns > 0)
+        pass_ns[correlation_key(sample.process, sample.correlation_id)] = static_cast<uint64_t>(launch.duration_ns);
+    }
+    for (const auto& e : trace.tool_events)
+      if (auto it = pass_ns.find(correlation_key(e.process, e.correlation_id)); it != pass_ns.end())
+        replayed[it->first] = {e.start_ns, std::min(e.end_ns, e.start_ns + it->second)};
+    // Launches CUPTI timed keep their own times.
+    for (const auto& k : trace.kernels)
+      if (k.start_ns != 0 && k.end_ns != 0) replayed.erase(correlation_key(k.process, k.correlation_id));
+  }
+
+  [[nodiscard]] std::optional<std::pair<uint64_t, uint64_t>> of(const KernelEvent& k) const {
+    if (k.start_ns != 0 && k.end_ns != 0) return std::pair(k.start_ns, k.end_ns);
+    if (auto it = replayed.find(correlation_key(k.process, k.correlation_id)); it != replayed.end()) return it->second;
+    return std::nullopt;
+  }
+};
 
 // The intervals cut out of the timeline: each tool event, less the execution of the kernel it
 // surrounds, which the program would have run anyway.
-std::vector<ToolEvent> tool_cuts(const Trace& trace) {
-  std::unordered_map<uint64_t, const KernelEvent*> replayed;
+std::vector<ToolEvent> tool_cuts(const Trace& trace, const KernelTimes& times) {
+  std::unordered_map<uint64_t, std::pair<uint64_t, uint64_t>> replayed;
   for (const auto& e : trace.tool_events)
-    if (e.correlation_id != 0) replayed.emplace(correlation_key(e.process, e.correlation_id), nullptr);
+    if (e.correlation_id != 0) replayed.emplace(correlation_key(e.process, e.correlation_id), std::pair(0, 0));
   for (const auto& k : trace.kernels)
-    if (auto it = replayed.find(correlation_key(k.process, k.correlation_id)); it != replayed.end() && !untimed(k))
-      it->second = &k;
+    if (auto it = replayed.find(correlation_key(k.process, k.correlation_id)); it != replayed.end())
+      if (auto t = times.of(k)) it->second = *t;
   std::vector<ToolEvent> cuts;
   for (const auto& e : trace.tool_events) {
-    const KernelEvent* k = nullptr;
+    std::pair<uint64_t, uint64_t> k{0, 0};
     if (auto it = replayed.find(correlation_key(e.process, e.correlation_id)); it != replayed.end()) k = it->second;
-    if (k && k->start_ns >= e.start_ns && k->end_ns <= e.end_ns && k->start_ns <= k->end_ns) {
-      cuts.push_back({e.start_ns, k->start_ns, e.correlation_id, e.process});
-      cuts.push_back({k->end_ns, e.end_ns, e.correlation_id, e.process});
+    if (k.second != 0 && k.first >= e.start_ns && k.second <= e.end_ns && k.first <= k.second) {
+      cuts.push_back({e.start_ns, k.first, e.correlation_id, e.process});
+      cuts.push_back({k.second, e.end_ns, e.correlation_id, e.process});
     } else {
       cuts.push_back(e);
     }
@@ -185,7 +214,8 @@ std::vector<ToolEvent> tool_cuts(const Trace& trace) {
 class Builder {
 public:
   Builder(const Trace& trace, const LaunchFacts& launch, const GapLimits& limits)
-      : trace_(trace), launch_(launch), limits_(limits), clock_(launch.start_ns, launch.end_ns, tool_cuts(trace)) {}
+      : trace_(trace), launch_(launch), limits_(limits), times_(trace),
+        clock_(launch.start_ns, launch.end_ns, tool_cuts(trace, times_)) {}
 
   Run build() {
     run_.info = launch_.info;
@@ -231,7 +261,7 @@ private:
         g.static_shared_bytes = e.static_shared_bytes;
         g.dynamic_shared_bytes = e.dynamic_shared_bytes;
         g.device = e.device_id;
-        g.first_start_ns = clock_.offset(e.start_ns);
+        g.first_start_ns = UINT64_MAX;
         run_.kernels.push_back(std::move(g));
         durations_.emplace_back();
       }
@@ -241,19 +271,23 @@ private:
       g.launches++;
       if (e.graph_id != 0) g.graph_launches++;
       g.dynamic_shared_bytes = std::max(g.dynamic_shared_bytes, e.dynamic_shared_bytes);
-      if (untimed(e)) {
+      const auto times = times_.of(e);
+      if (!times) {
         g.untimed_launches++;
         continue;
       }
-      const uint64_t d = clock_.offset(std::max(e.end_ns, e.start_ns)) - clock_.offset(e.start_ns);
+      const uint64_t d = clock_.offset(std::max(times->second, times->first)) - clock_.offset(times->first);
       g.total_ns += d;
-      g.first_start_ns = std::min(g.first_start_ns, clock_.offset(e.start_ns));
+      g.first_start_ns = std::min(g.first_start_ns, clock_.offset(times->first));
       durations_[gi].push_back(d);
     }
     for (std::size_t gi = 0; gi < run_.kernels.size(); ++gi) {
       auto& d = durations_[gi];
       auto& g = run_.kernels[gi];
-      if (d.empty()) continue;
+      if (d.empty()) {
+        g.first_start_ns = 0;
+        continue;
+      }
       g.min_ns = *std::min_element(d.begin(), d.end());
       g.max_ns = *std::max_element(d.begin(), d.end());
       g.median_ns = median_of(d);
@@ -308,8 +342,8 @@ private:
     const auto kernel_groups = static_cast<uint32_t>(run_.kernels.size());
     activities_.reserve(trace_.kernels.size() + trace_.copies.size() + trace_.sets.size());
     for (std::size_t i = 0; i < trace_.kernels.size(); ++i)
-      if (!untimed(trace_.kernels[i]))
-        add_activity(trace_.kernels[i].start_ns, trace_.kernels[i].end_ns, kernel_group_of_[i], Source::kernel, i);
+      if (const auto times = times_.of(trace_.kernels[i]))
+        add_activity(times->first, times->second, kernel_group_of_[i], Source::kernel, i);
     for (std::size_t i = 0; i < trace_.copies.size(); ++i)
       add_activity(trace_.copies[i].start_ns, trace_.copies[i].end_ns, kernel_groups + copy_group_of_[i], Source::copy,
                    i);
@@ -662,23 +696,35 @@ private:
   }
 
   // Consecutive kernels of one stream: the pairs that fusion could merge.
+  // Consecutive launches of one stream, in launch order (correlation ids grow with every
+  // launch of a process, and a stream runs its launches in order), and how many of them the
+  // collector saw pass data along (DataflowLink).
   void count_successions() {
+    std::unordered_map<uint64_t, uint32_t> previous_of;
+    for (const auto& link : trace_.dataflow)
+      previous_of.emplace(correlation_key(link.process, link.correlation_id), link.previous_correlation_id);
+    run_.collection.dataflow = !trace_.dataflow.empty();
     std::vector<uint32_t> order(trace_.kernels.size());
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<uint32_t>(i);
     auto stream_key = [&](const KernelEvent& k) { return std::tuple(k.process, k.context_id, k.stream_id); };
     std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
       const auto& ka = trace_.kernels[a];
       const auto& kb = trace_.kernels[b];
-      return std::tuple(stream_key(ka), ka.start_ns) < std::tuple(stream_key(kb), kb.start_ns);
+      return std::tuple(stream_key(ka), ka.correlation_id) < std::tuple(stream_key(kb), kb.correlation_id);
     });
-    std::map<std::pair<uint32_t, uint32_t>, uint64_t> pairs;
+    std::map<std::pair<uint32_t, uint32_t>, std::pair<uint64_t, uint64_t>> pairs; // (count, linked)
     for (std::size_t i = 1; i < order.size(); ++i) {
       const auto& a = trace_.kernels[order[i - 1]];
       const auto& b = trace_.kernels[order[i]];
       if (stream_key(a) != stream_key(b)) continue;
-      pairs[{kernel_group_of_[order[i - 1]], kernel_group_of_[order[i]]}]++;
+      auto& [count, linked] = pairs[{kernel_group_of_[order[i - 1]], kernel_group_of_[order[i]]}];
+      ++count;
+      if (auto it = previous_of.find(correlation_key(b.process, b.correlation_id));
+          it != previous_of.end() && it->second == a.correlation_id)
+        ++linked;
     }
-    for (const auto& [key, count] : pairs) run_.successions.push_back({key.first, key.second, count});
+    for (const auto& [key, counts] : pairs)
+      run_.successions.push_back({key.first, key.second, counts.first, counts.second});
     std::sort(run_.successions.begin(), run_.successions.end(), [](const Succession& a, const Succession& b) {
       return a.count != b.count ? a.count > b.count : std::pair(a.from, a.to) < std::pair(b.from, b.to);
     });
@@ -832,6 +878,7 @@ private:
   const Trace& trace_;
   const LaunchFacts& launch_;
   const GapLimits& limits_;
+  KernelTimes times_;
   Clock clock_;
   Run run_;
   std::vector<uint32_t> kernel_group_of_;

@@ -11,7 +11,9 @@ namespace brrr {
 
 namespace {
 
-constexpr std::array<FlopMetric, 19> flop_table{{
+// Tensor-path metrics as the H100 (GH100) names them (`ncu --query-metrics --chip gh100`): one
+// per source precision, counting two operations per multiply-accumulate.
+constexpr std::array<FlopMetric, 15> flop_table{{
     {"sm__sass_thread_inst_executed_op_dfma_pred_on.sum", Precision::fp64, Pipe::cuda_core, 2},
     {"sm__sass_thread_inst_executed_op_dadd_pred_on.sum", Precision::fp64, Pipe::cuda_core, 1},
     {"sm__sass_thread_inst_executed_op_dmul_pred_on.sum", Precision::fp64, Pipe::cuda_core, 1},
@@ -23,14 +25,10 @@ constexpr std::array<FlopMetric, 19> flop_table{{
     {"sm__sass_thread_inst_executed_op_hmul_pred_on.sum", Precision::fp16, Pipe::cuda_core, 1},
     {"sm__ops_path_tensor_src_fp64.sum", Precision::fp64, Pipe::tensor, 1},
     {"sm__ops_path_tensor_src_tf32_dst_fp32.sum", Precision::tf32, Pipe::tensor, 1},
-    {"sm__ops_path_tensor_src_fp16_dst_fp16.sum", Precision::fp16, Pipe::tensor, 1},
-    {"sm__ops_path_tensor_src_fp16_dst_fp32.sum", Precision::fp16, Pipe::tensor, 1},
+    {"sm__ops_path_tensor_src_fp16.sum", Precision::fp16, Pipe::tensor, 1},
     {"sm__ops_path_tensor_src_bf16_dst_fp32.sum", Precision::bf16, Pipe::tensor, 1},
-    {"sm__ops_path_tensor_src_fp8_dst_fp16.sum", Precision::fp8, Pipe::tensor, 1},
-    {"sm__ops_path_tensor_src_fp8_dst_fp32.sum", Precision::fp8, Pipe::tensor, 1},
-    {"sm__ops_path_tensor_src_int8_dst_int32.sum", Precision::int8, Pipe::tensor, 1},
-    {"sm__ops_path_tensor_src_int4_dst_int32.sum", Precision::int8, Pipe::tensor, 1},
-    {"sm__ops_path_tensor_src_bf16_dst_bf16.sum", Precision::bf16, Pipe::tensor, 1},
+    {"sm__ops_path_tensor_src_fp8.sum", Precision::fp8, Pipe::tensor, 1},
+    {"sm__ops_path_tensor_src_int8.sum", Precision::int8, Pipe::tensor, 1},
 }};
 
 constexpr std::string_view dram_read_metric = "dram__bytes_read.sum";

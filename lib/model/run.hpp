@@ -78,6 +78,9 @@ struct CollectionInfo {
   uint64_t kernel_records = 0;
   uint64_t api_records = 0;
   uint64_t dropped_records = 0;
+  // Whether kernel arguments were compared between consecutive launches (with counters on),
+  // so that Succession::linked is known.
+  bool dataflow = false;
   // brrr's own peak resident memory while it built the report.
   uint64_t brrr_peak_rss_bytes = 0;
   bool operator==(const CollectionInfo&) const = default;
@@ -179,6 +182,9 @@ struct Succession {
   uint32_t from = 0; // index into Run::kernels
   uint32_t to = 0;
   uint64_t count = 0;
+  // Of which the collector saw the second take, in another argument position, a value the first
+  // took: the first one's output passed to the second (when CollectionInfo::dataflow).
+  uint64_t linked = 0;
   bool operator==(const Succession&) const = default;
 };
 

@@ -184,6 +184,14 @@ struct ToolEvent {
   uint32_t process = 0;
 };
 
+// A launch that took, as an argument in another position, a value the previous launch on its
+// stream took: most likely a buffer the previous kernel wrote and this one reads.
+struct DataflowLink {
+  uint32_t correlation_id = 0;
+  uint32_t previous_correlation_id = 0;
+  uint32_t process = 0;
+};
+
 struct Trace {
   std::vector<std::string> strings;
   std::vector<ProcessTrace> processes;
@@ -197,6 +205,7 @@ struct Trace {
   std::vector<CounterSample> counters;
   std::vector<CounterGap> counter_gaps;
   std::vector<ToolEvent> tool_events;
+  std::vector<DataflowLink> dataflow;
 
   [[nodiscard]] const std::string& str(StringId id) const { return strings.at(id); }
 };

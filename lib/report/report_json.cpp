@@ -340,6 +340,7 @@ nlohmann::ordered_json report_to_json(const Report& report) {
                      {"kernel_records", c.kernel_records},
                      {"api_records", c.api_records},
                      {"dropped_records", c.dropped_records},
+                     {"dataflow", c.dataflow},
                      {"brrr_peak_rss_bytes", c.brrr_peak_rss_bytes}};
   ojson processes = ojson::array();
   for (const auto& p : run.processes)
@@ -401,7 +402,7 @@ nlohmann::ordered_json report_to_json(const Report& report) {
   }
   j["ranges"] = std::move(ranges);
   ojson successions = ojson::array();
-  for (const auto& s : run.successions) successions.push_back({{"from", s.from}, {"to", s.to}, {"count", s.count}});
+  for (const auto& s : run.successions) successions.push_back({{"from", s.from}, {"to", s.to}, {"count", s.count}, {"linked", s.linked}});
   j["successions"] = std::move(successions);
   return j;
 }
@@ -462,6 +463,7 @@ Report report_from_json(const json& j, const std::string& source) {
   run.collection.api_records = c.at("api_records").u64();
   run.collection.dropped_records = c.at("dropped_records").u64();
   if (auto rss = c.optional("brrr_peak_rss_bytes")) run.collection.brrr_peak_rss_bytes = rss->u64();
+  if (auto dataflow = c.optional("dataflow")) run.collection.dataflow = dataflow->boolean();
 
   for (const auto& p : r.at("processes").items()) {
     ProcessSummary s;
@@ -505,7 +507,9 @@ Report report_from_json(const json& j, const std::string& source) {
     run.ranges.push_back(std::move(s));
   }
   for (const auto& s : r.at("successions").items()) {
-    Succession succession{s.at("from").u32(), s.at("to").u32(), s.at("count").u64()};
+    Succession succession{s.at("from").u32(), s.at("to").u32(), s.at("count").u64(),
+                          s.optional("linked") ? s.at("linked").u64() : 0};
+    if (succession.linked > succession.count) s.at("linked").fail("is more than count");
     if (succession.from >= run.kernels.size() || succession.to >= run.kernels.size())
       s.fail("refers to a kernel that does not exist");
     run.successions.push_back(succession);

@@ -26,24 +26,26 @@ constexpr size_t activity_buffer_alignment = 8;
 // keeps that loss small while flushing too rarely to cost anything measurable.
 constexpr auto flush_period = std::chrono::milliseconds(500);
 
-// X(kind): the activity kinds enabled, without their CUPTI_ACTIVITY_KIND_ prefix. Not
-// GRAPH_TRACE: it replaces the per-kernel records of graph launches by one record per graph.
+// X(kind, essential): the activity kinds enabled, without their CUPTI_ACTIVITY_KIND_ prefix;
+// the non-essential ones follow ActivityOptions::other_kinds. Not GRAPH_TRACE: it replaces the
+// per-kernel records of graph launches by one record per graph.
 #define BRRR_ACTIVITY_KINDS(X)                                                                                         \
-  X(DEVICE)                                                                                                            \
-  X(CONCURRENT_KERNEL)                                                                                                 \
-  X(MEMCPY)                                                                                                            \
-  X(MEMSET)                                                                                                            \
-  X(SYNCHRONIZATION)                                                                                                   \
-  X(MARKER)
+  X(DEVICE, true)                                                                                                      \
+  X(CONCURRENT_KERNEL, true)                                                                                           \
+  X(MEMCPY, false)                                                                                                     \
+  X(MEMSET, false)                                                                                                     \
+  X(SYNCHRONIZATION, false)                                                                                            \
+  X(MARKER, false)
 
 struct ActivityKind {
   CUpti_ActivityKind kind;
   const char* call;
+  bool essential;
 };
 
 constexpr ActivityKind activity_kinds[] = {
-#define BRRR_ACTIVITY_KIND_ENTRY(kind)                                                                                 \
-  {CUPTI_ACTIVITY_KIND_##kind, "cuptiActivityEnable(CUPTI_ACTIVITY_KIND_" #kind ")"},
+#define BRRR_ACTIVITY_KIND_ENTRY(kind, essential)                                                                      \
+  {CUPTI_ACTIVITY_KIND_##kind, "cuptiActivityEnable(CUPTI_ACTIVITY_KIND_" #kind ")", essential},
     BRRR_ACTIVITY_KINDS(BRRR_ACTIVITY_KIND_ENTRY)
 #undef BRRR_ACTIVITY_KIND_ENTRY
 };
@@ -378,9 +380,13 @@ void start_activity(const CuptiApi& api, StreamWriter& writer, const ActivityOpt
     return;
   }
   // Before the kinds: CUPTI reads this setting when kernel tracing starts.
-  succeeded("cuptiActivityEnableLatencyTimestamps", api.cuptiActivityEnableLatencyTimestamps(1));
+  if (options.latency_timestamps) {
+    succeeded("cuptiActivityEnableLatencyTimestamps", api.cuptiActivityEnableLatencyTimestamps(1));
+  }
   for (const ActivityKind& kind : activity_kinds) {
-    succeeded(kind.call, api.cuptiActivityEnable(kind.kind));
+    if (kind.essential || options.other_kinds) {
+      succeeded(kind.call, api.cuptiActivityEnable(kind.kind));
+    }
   }
   if (options.trace_api) {
     enable_calls(api, writer, "cuptiActivityEnableRuntimeApi", api.cuptiActivityEnableRuntimeApi, runtime_launch_apis,

@@ -8,9 +8,15 @@
 
 namespace brrr::inject {
 
+// What is traced besides kernels. Each part can be turned off through the environment, so
+// that the benchmark (bench/trace_overhead.py) can price it; brrr itself always asks for all.
 struct ActivityOptions {
   // Records for the launch-type API calls (BRRR_TRACE_API=0 turns them off).
   bool trace_api = true;
+  // Queued and submitted timestamps of kernels (BRRR_TRACE_LATENCY=0).
+  bool latency_timestamps = true;
+  // Copies, sets, synchronizations and NVTX ranges (BRRR_TRACE_OTHER=0).
+  bool other_kinds = true;
 };
 
 // Enables the activity kinds and starts the periodic flush. Every failure becomes a warning

@@ -7,12 +7,14 @@
 #include <generated_nvtx_meta.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
 
+#include "collect/inject/driver.hpp"
 #include "model/counters.hpp"
 
 namespace brrr::inject {
@@ -53,10 +55,25 @@ struct ChipConfig {
   std::vector<uint8_t> config_image;
 };
 
+// The range profiler of one context, enabled at its first sampled launch and left enabled.
+// (Disabling it after each sample and enabling it again crashed inside CUPTI 13.0 on the H100.)
 struct ContextProfiler {
-  CUpti_RangeProfiler_Object* object = nullptr;
+  CUcontext context = nullptr;
   ChipConfig* chip = nullptr;
   std::vector<uint8_t> counter_data;
+  CUpti_RangeProfiler_Object* object = nullptr;
+};
+
+// The 8-byte words of a kernel's parameters, as (parameter index, byte offset): where pointers
+// can be. Cached per function.
+using ParamWords = std::vector<std::pair<uint32_t, uint32_t>>;
+
+// Argument values of the last launch on a stream that look like addresses, with their word
+// positions.
+struct LastLaunch {
+  uint32_t correlation_id = 0;
+  uint8_t count = 0;
+  std::array<std::pair<uint64_t, uint16_t>, 16> values{};
 };
 
 struct CountersState {
@@ -69,6 +86,11 @@ struct CountersState {
   std::unordered_map<std::string, ChipConfig*> chips;
   // Set when counters turn out to be unavailable; every distinct kernel then gets a gap.
   std::string unavailable;
+  std::unordered_map<CUfunction, ParamWords> param_words;
+  std::unordered_map<CUstream, LastLaunch> last_launch;
+  // Dataflow records gathered, written in blocks: one write per launch would cost more than
+  // the launch.
+  std::vector<stream::DataflowRecord> dataflow;
   // A launch of some thread is being measured: the range profiler measures one at a time.
   bool busy = false;
   uint64_t samples = 0;
@@ -83,6 +105,8 @@ CountersState* g_counters = nullptr;
 // the outermost one samples.
 thread_local int t_launch_depth = 0;
 thread_local ContextProfiler* t_sampling = nullptr;
+// The correlation id of the outermost launch call: the id the kernel's activity record carries.
+thread_local uint32_t t_launch_correlation = 0;
 thread_local uint64_t t_sample_start_ns = 0;
 // NVTX push/pop ranges open on this thread, and how many of them are the restricting range.
 thread_local std::vector<bool> t_ranges;
@@ -173,10 +197,17 @@ KernelKey launch_key(CUpti_CallbackDomain domain, CUpti_CallbackId id, const CUp
 // out alone instead of failing the whole set.
 ChipConfig* chip_config(CountersState& s, CUcontext context) {
   const CuptiApi& api = *s.api;
+  // CUPTI names the device of most contexts; for some (PyTorch's, seen on the H100) it
+  // answers CUPTI_ERROR_INVALID_DEVICE, and the driver is asked instead.
   uint32_t device = 0;
   if (CUptiResult r = api.cuptiGetDeviceId(context, &device); r != CUPTI_SUCCESS) {
-    give_up(s, failure(s, "cuptiGetDeviceId", r));
-    return nullptr;
+    const Driver* d = driver();
+    CUdevice ordinal = 0;
+    if (d == nullptr || d->cuCtxGetDevice(&ordinal) != CUDA_SUCCESS) {
+      give_up(s, failure(s, "cuptiGetDeviceId", r));
+      return nullptr;
+    }
+    device = static_cast<uint32_t>(ordinal);
   }
   auto chip_params = cupti_params<CUpti_Device_GetChipName_Params>(CUpti_Device_GetChipName_Params_STRUCT_SIZE);
   chip_params.deviceIndex = device;
@@ -209,18 +240,34 @@ ChipConfig* chip_config(CountersState& s, CUcontext context) {
     return nullptr;
   }
   chip->host = host.pHostObject;
+  // The chip's own list of metrics: one it lacks (fp8 tensor paths before Hopper) is left out
+  // alone, instead of failing the whole set.
+  auto base =
+      cupti_params<CUpti_Profiler_Host_GetBaseMetrics_Params>(CUpti_Profiler_Host_GetBaseMetrics_Params_STRUCT_SIZE);
+  base.pHostObject = chip->host;
+  base.metricType = CUPTI_METRIC_TYPE_COUNTER;
+  if (CUptiResult r = api.cuptiProfilerHostGetBaseMetrics(&base); r != CUPTI_SUCCESS) {
+    give_up(s, failure(s, "cuptiProfilerHostGetBaseMetrics", r));
+    return nullptr;
+  }
+  std::unordered_map<std::string_view, bool> provided;
+  for (size_t i = 0; i < base.numMetrics; ++i) provided.emplace(base.ppMetricNames[i], true);
   std::string skipped;
   for (std::string_view metric : counter_metrics()) {
-    const char* name = metric.data(); // the table's literals are NUL-terminated
-    auto add = cupti_params<CUpti_Profiler_Host_ConfigAddMetrics_Params>(
-        CUpti_Profiler_Host_ConfigAddMetrics_Params_STRUCT_SIZE);
-    add.pHostObject = chip->host;
-    add.ppMetricNames = &name;
-    add.numMetrics = 1;
-    if (api.cuptiProfilerHostConfigAddMetrics(&add) == CUPTI_SUCCESS)
-      chip->metrics.push_back(name);
+    // "dram__bytes_read.sum" is the base metric "dram__bytes_read" rolled up as a sum.
+    if (provided.count(metric.substr(0, metric.rfind('.'))))
+      chip->metrics.push_back(metric.data()); // the table's literals are NUL-terminated
     else
       skipped += (skipped.empty() ? "" : ", ") + std::string(metric);
+  }
+  auto add = cupti_params<CUpti_Profiler_Host_ConfigAddMetrics_Params>(
+      CUpti_Profiler_Host_ConfigAddMetrics_Params_STRUCT_SIZE);
+  add.pHostObject = chip->host;
+  add.ppMetricNames = chip->metrics.data();
+  add.numMetrics = chip->metrics.size();
+  if (CUptiResult r = api.cuptiProfilerHostConfigAddMetrics(&add); r != CUPTI_SUCCESS) {
+    give_up(s, failure(s, "cuptiProfilerHostConfigAddMetrics", r));
+    return nullptr;
   }
   if (!skipped.empty()) s.writer->warn("metrics " + chip_name + " does not provide (counted as zero): " + skipped);
   auto size = cupti_params<CUpti_Profiler_Host_GetConfigImageSize_Params>(
@@ -242,6 +289,17 @@ ChipConfig* chip_config(CountersState& s, CUcontext context) {
   }
   s.chips.emplace(chip_name, chip);
   return chip;
+}
+
+bool enable(CountersState& s, ContextProfiler& p) {
+  auto params = cupti_params<CUpti_RangeProfiler_Enable_Params>(CUpti_RangeProfiler_Enable_Params_STRUCT_SIZE);
+  params.ctx = p.context;
+  if (CUptiResult r = s.api->cuptiRangeProfilerEnable(&params); r != CUPTI_SUCCESS) {
+    give_up(s, failure(s, "cuptiRangeProfilerEnable", r));
+    return false;
+  }
+  p.object = params.pRangeProfilerObject;
+  return true;
 }
 
 // Prepares the counter data image for one range and hands it and the config to the profiler.
@@ -291,16 +349,10 @@ ContextProfiler* context_profiler(CountersState& s, CUcontext context) {
     if (chip != nullptr) give_up(s, "the GPU provides none of the metrics brrr reads");
     return nullptr;
   }
-  const CuptiApi& api = *s.api;
-  auto enable = cupti_params<CUpti_RangeProfiler_Enable_Params>(CUpti_RangeProfiler_Enable_Params_STRUCT_SIZE);
-  enable.ctx = context;
-  if (CUptiResult r = api.cuptiRangeProfilerEnable(&enable); r != CUPTI_SUCCESS) {
-    give_up(s, failure(s, "cuptiRangeProfilerEnable", r));
-    return nullptr;
-  }
   auto* p = new ContextProfiler;
-  p->object = enable.pRangeProfilerObject;
+  p->context = context;
   p->chip = chip;
+  if (!enable(s, *p)) return nullptr;
   auto size = cupti_params<CUpti_RangeProfiler_GetCounterDataSize_Params>(
       CUpti_RangeProfiler_GetCounterDataSize_Params_STRUCT_SIZE);
   size.pRangeProfilerObject = p->object;
@@ -308,7 +360,7 @@ ContextProfiler* context_profiler(CountersState& s, CUcontext context) {
   size.numMetrics = chip->metrics.size();
   size.maxNumOfRanges = 1;
   size.maxNumRangeTreeNodes = 1;
-  if (CUptiResult r = api.cuptiRangeProfilerGetCounterDataSize(&size); r != CUPTI_SUCCESS) {
+  if (CUptiResult r = s.api->cuptiRangeProfilerGetCounterDataSize(&size); r != CUPTI_SUCCESS) {
     give_up(s, failure(s, "cuptiRangeProfilerGetCounterDataSize", r));
     return nullptr;
   }
@@ -380,10 +432,80 @@ void finish_sample(CountersState& s, ContextProfiler& p, const CUpti_CallbackDat
   }
 }
 
+void write_dataflow(CountersState& s) {
+  if (s.dataflow.empty()) return;
+  StreamWriter::Batch batch(*s.writer);
+  if (batch.active())
+    for (const auto& record : s.dataflow) batch.add(record);
+  s.dataflow.clear();
+}
+
+const ParamWords& param_words(CountersState& s, CUfunction f) {
+  auto [it, inserted] = s.param_words.try_emplace(f);
+  const Driver* d = driver();
+  if (inserted && d != nullptr && d->cuFuncGetParamInfo != nullptr) {
+    size_t offset = 0;
+    size_t size = 0;
+    for (uint32_t i = 0; i < 1024 && d->cuFuncGetParamInfo(f, i, &offset, &size) == CUDA_SUCCESS; ++i)
+      for (size_t word = 0; word + 8 <= size; word += 8) it->second.emplace_back(i, static_cast<uint32_t>(word));
+  }
+  return it->second;
+}
+
+// Compares a driver-level launch's arguments with the previous launch on its stream: a value
+// that looks like an address and sits in another position (cos(x→y) then cos(y→z): y moved
+// from the output to the input) means the previous kernel most likely wrote what this one
+// reads. Repeating the same arguments (cos_cos(x→z) twice) is not a link.
+void record_dataflow(CountersState& s, CUfunction f, CUstream stream, void** params, uint32_t correlation_id) {
+  if (f == nullptr || params == nullptr) return;
+  LastLaunch current;
+  current.correlation_id = correlation_id;
+  const ParamWords& words = param_words(s, f);
+  // Addresses of device memory are far above small integers (sizes, counts, flags).
+  constexpr uint64_t smallest_address = 1ull << 24;
+  for (size_t w = 0; w < words.size() && current.count < current.values.size(); ++w) {
+    uint64_t value = 0;
+    std::memcpy(&value, static_cast<const char*>(params[words[w].first]) + words[w].second, sizeof value);
+    if (value >= smallest_address) current.values[current.count++] = {value, static_cast<uint16_t>(w)};
+  }
+  LastLaunch& last = s.last_launch[stream];
+  bool linked = false;
+  for (uint8_t i = 0; i < current.count && !linked; ++i)
+    for (uint8_t j = 0; j < last.count && !linked; ++j)
+      linked = current.values[i].first == last.values[j].first && current.values[i].second != last.values[j].second;
+  if (linked) s.dataflow.push_back({correlation_id, last.correlation_id});
+  last = current;
+  if (s.dataflow.size() >= 4096) write_dataflow(s);
+}
+
+void on_driver_launch(CountersState& s, CUpti_CallbackId id, const CUpti_CallbackData& cb) {
+  const void* p = cb.functionParams;
+  if (p == nullptr) return;
+  switch (id) {
+  case CUPTI_DRIVER_TRACE_CBID_cuLaunchKernel:
+  case CUPTI_DRIVER_TRACE_CBID_cuLaunchKernel_ptsz: {
+    const auto* a = static_cast<const cuLaunchKernel_params*>(p);
+    return record_dataflow(s, a->f, a->hStream, a->kernelParams, t_launch_correlation);
+  }
+  case CUPTI_DRIVER_TRACE_CBID_cuLaunchKernelEx:
+  case CUPTI_DRIVER_TRACE_CBID_cuLaunchKernelEx_ptsz: {
+    const auto* a = static_cast<const cuLaunchKernelEx_params*>(p);
+    return record_dataflow(s, a->f, a->config ? a->config->hStream : nullptr, a->kernelParams, t_launch_correlation);
+  }
+  default:
+    return;
+  }
+}
+
 void on_launch(CUpti_CallbackDomain domain, CUpti_CallbackId id, const CUpti_CallbackData& cb) {
   CountersState& s = *g_counters;
   if (cb.callbackSite == CUPTI_API_ENTER) {
-    if (t_launch_depth++ > 0) return;
+    if (t_launch_depth++ == 0) t_launch_correlation = cb.correlationId;
+    if (domain == CUPTI_CB_DOMAIN_DRIVER_API) {
+      std::lock_guard lock(s.mutex);
+      on_driver_launch(s, id, cb);
+    }
+    if (t_launch_depth > 1) return;
     if (!s.options.range.empty() && t_inside_range == 0) return;
     const KernelKey key = launch_key(domain, id, cb);
     std::lock_guard lock(s.mutex);
@@ -394,17 +516,24 @@ void on_launch(CUpti_CallbackDomain domain, CUpti_CallbackId id, const CUpti_Cal
     }
     if (s.busy || (s.options.mode == CounterOptions::Mode::first && count >= s.options.first)) return;
     ++count;
-    ContextProfiler* p = context_profiler(s, cb.context);
-    if (p == nullptr) {
-      add_gap(s, cb, s.unavailable.empty() ? std::string("the range profiler could not be set up") : s.unavailable);
-      return;
-    }
+    // Everything from here on is brrr's time, the profiler's first set-up (seconds, for the
+    // metric configuration) included: it goes into the tool event, never to the program.
     t_sample_start_ns = now_ns(*s.api);
+    CUcontext context = cb.context;
+    if (context == nullptr && driver() != nullptr) driver()->cuCtxGetCurrent(&context);
+    ContextProfiler* p = context_profiler(s, context);
     auto start = cupti_params<CUpti_RangeProfiler_Start_Params>(CUpti_RangeProfiler_Start_Params_STRUCT_SIZE);
-    start.pRangeProfilerObject = p->object;
-    if (CUptiResult r = s.api->cuptiRangeProfilerStart(&start); r != CUPTI_SUCCESS) {
-      give_up(s, failure(s, "cuptiRangeProfilerStart", r));
-      add_gap(s, cb, s.unavailable);
+    CUptiResult started = CUPTI_ERROR_UNKNOWN;
+    if (p != nullptr) {
+      start.pRangeProfilerObject = p->object;
+      started = s.api->cuptiRangeProfilerStart(&start);
+      if (started != CUPTI_SUCCESS) give_up(s, failure(s, "cuptiRangeProfilerStart", started));
+    }
+    if (started != CUPTI_SUCCESS) {
+      add_gap(s, cb, s.unavailable.empty() ? std::string("the range profiler could not be set up") : s.unavailable);
+      // The launch runs unprofiled after this callback; only the set-up time is brrr's.
+      StreamWriter::Batch batch(*s.writer);
+      if (batch.active()) batch.add(stream::ToolEventRecord{t_sample_start_ns, now_ns(*s.api), 0, 0});
       return;
     }
     s.busy = true;
@@ -463,6 +592,12 @@ bool is_kernel_launch_driver(CUpti_CallbackId id) {
 }
 
 } // namespace
+
+void finish_counters() {
+  if (g_counters == nullptr) return;
+  std::lock_guard lock(g_counters->mutex);
+  write_dataflow(*g_counters);
+}
 
 std::string counter_options_from_env(CounterOptions& options) {
   const char* mode = std::getenv("BRRR_COUNTERS");

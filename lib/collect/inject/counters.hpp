@@ -1,4 +1,7 @@
 #pragma once
+// Hardware counters for sampled kernel launches, and the dataflow between consecutive launches
+// (kernel arguments compared in the same launch callbacks).
+//
 // Hardware counters for sampled kernel launches, through CUPTI's range profiler (auto range,
 // kernel replay). The first N launches of each distinct kernel (symbol + grid + block) are
 // measured: the launch callback starts the range profiler before the launch and stops it
@@ -36,6 +39,9 @@ std::string counter_options_from_env(CounterOptions& options);
 // Enables the launch callbacks (and NVTX callbacks for a range restriction) on the subscriber.
 void start_counters(const CuptiApi& api, StreamWriter& writer, CUpti_SubscriberHandle subscriber,
                     const CounterOptions& options);
+
+// Writes what is still gathered (dataflow records); called at exit, before the stream ends.
+void finish_counters();
 
 // The subscriber's callback passes every callback here.
 void counters_callback(CUpti_CallbackDomain domain, CUpti_CallbackId id, const void* data);

@@ -35,6 +35,7 @@
   X(cuptiProfilerInitialize)                                                                                           \
   X(cuptiProfilerGetCounterAvailability)                                                                               \
   X(cuptiProfilerHostInitialize)                                                                                       \
+  X(cuptiProfilerHostGetBaseMetrics)                                                                                   \
   X(cuptiProfilerHostConfigAddMetrics)                                                                                 \
   X(cuptiProfilerHostGetConfigImageSize)                                                                               \
   X(cuptiProfilerHostGetConfigImage)                                                                                   \

@@ -22,6 +22,7 @@
 
 #include "collect/inject/activity.hpp"
 #include "collect/inject/counters.hpp"
+#include "collect/inject/driver.hpp"
 #include "collect/inject/cupti_api.hpp"
 #include "collect/inject/stream_writer.hpp"
 
@@ -54,22 +55,11 @@ uint64_t now_ns(const Injection& injection) {
 }
 
 // A program that calls exit() with kernels still queued would leave them without timestamps
-// (CUPTI's forced flush does not wait for the GPU): wait for the calling thread's context
-// first, through the driver the process already loaded.
+// (CUPTI's forced flush does not wait for the GPU): wait for the calling thread's context first.
 void wait_for_queued_work() {
-  void* driver = ::dlopen("libcuda.so.1", RTLD_NOW | RTLD_NOLOAD);
-  if (driver == nullptr) {
-    return;
-  }
-  using GetCurrent = int (*)(void**);
-  using Synchronize = int (*)();
-  auto get_current = reinterpret_cast<GetCurrent>(::dlsym(driver, "cuCtxGetCurrent"));
-  auto synchronize = reinterpret_cast<Synchronize>(::dlsym(driver, "cuCtxSynchronize"));
-  void* context = nullptr;
-  if (get_current != nullptr && synchronize != nullptr && get_current(&context) == 0 && context != nullptr) {
-    synchronize();
-  }
-  ::dlclose(driver);
+  const Driver* d = driver();
+  CUcontext context = nullptr;
+  if (d != nullptr && d->cuCtxGetCurrent(&context) == CUDA_SUCCESS && context != nullptr) d->cuCtxSynchronize();
 }
 
 // Hands every record over and ends the stream. A forked child that exits runs this too (it
@@ -80,6 +70,7 @@ void finish_at_exit() {
     return;
   }
   wait_for_queued_work();
+  finish_counters();
   finish_activity();
   injection->writer.finish(now_ns(*injection));
 }
@@ -182,6 +173,8 @@ void initialize() {
   check_nvtx_route(*injection);
   ActivityOptions options;
   options.trace_api = env_flag("BRRR_TRACE_API", true);
+  options.latency_timestamps = env_flag("BRRR_TRACE_LATENCY", true);
+  options.other_kinds = env_flag("BRRR_TRACE_OTHER", true);
   start_activity(injection->cupti, injection->writer, options);
   CounterOptions counters;
   if (const std::string problem = counter_options_from_env(counters); !problem.empty()) {
