@@ -15,7 +15,6 @@ import datetime
 import json
 import os
 import re
-import resource
 import statistics
 import subprocess
 import sys
@@ -24,15 +23,20 @@ import time
 
 
 def run(command, env=None):
-    """Runs a command; returns (stdout, stderr, wall seconds, peak RSS of the children in KiB)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Runs a command; returns (stdout, stderr, wall seconds, its peak RSS in KiB). The peak is
+    read in a fresh wrapper process: RUSAGE_CHILDREN of this one keeps the largest child so far."""
+    wrapper = [sys.executable, "-c",
+               "import resource,subprocess,sys;"
+               "p=subprocess.run(sys.argv[1:]);"
+               "print('peak_kib', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr);"
+               "sys.exit(p.returncode)"]
     start = time.monotonic()
-    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    done = subprocess.run(wrapper + command, env=env, capture_output=True, text=True)
     wall = time.monotonic() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     if done.returncode != 0:
         sys.exit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    return done.stdout, done.stderr, wall, peak if peak > before else None
+    peak = re.findall(r"peak_kib (\d+)", done.stderr)
+    return done.stdout, done.stderr, wall, int(peak[-1]) if peak else None
 
 
 def measure(output, pattern):

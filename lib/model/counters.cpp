@@ -20,9 +20,12 @@ constexpr std::array<FlopMetric, 15> flop_table{{
     {"sm__sass_thread_inst_executed_op_ffma_pred_on.sum", Precision::fp32, Pipe::cuda_core, 2},
     {"sm__sass_thread_inst_executed_op_fadd_pred_on.sum", Precision::fp32, Pipe::cuda_core, 1},
     {"sm__sass_thread_inst_executed_op_fmul_pred_on.sum", Precision::fp32, Pipe::cuda_core, 1},
-    {"sm__sass_thread_inst_executed_op_hfma_pred_on.sum", Precision::fp16, Pipe::cuda_core, 2},
-    {"sm__sass_thread_inst_executed_op_hadd_pred_on.sum", Precision::fp16, Pipe::cuda_core, 1},
-    {"sm__sass_thread_inst_executed_op_hmul_pred_on.sum", Precision::fp16, Pipe::cuda_core, 1},
+    // Half-precision instructions are packed pairs (HFMA2, HADD2, HMUL2): two lanes a thread.
+    // Measured on the H100: a __hfma2 kernel over 64 Mi halves counts 3.36e7 hfma thread
+    // instructions for its 1.34e8 analytic FLOPs (bench/results/counters-accuracy-h100.md).
+    {"sm__sass_thread_inst_executed_op_hfma_pred_on.sum", Precision::fp16, Pipe::cuda_core, 4},
+    {"sm__sass_thread_inst_executed_op_hadd_pred_on.sum", Precision::fp16, Pipe::cuda_core, 2},
+    {"sm__sass_thread_inst_executed_op_hmul_pred_on.sum", Precision::fp16, Pipe::cuda_core, 2},
     {"sm__ops_path_tensor_src_fp64.sum", Precision::fp64, Pipe::tensor, 1},
     {"sm__ops_path_tensor_src_tf32_dst_fp32.sum", Precision::tf32, Pipe::tensor, 1},
     {"sm__ops_path_tensor_src_fp16.sum", Precision::fp16, Pipe::tensor, 1},

@@ -199,14 +199,13 @@ ChipConfig* chip_config(CountersState& s, CUcontext context) {
   const CuptiApi& api = *s.api;
   // CUPTI names the device of most contexts; for some (PyTorch's, seen on the H100) it
   // answers CUPTI_ERROR_INVALID_DEVICE, and the driver is asked instead.
+  // A context whose device cannot be named is skipped, not a reason to stop counters for
+  // every context.
   uint32_t device = 0;
-  if (CUptiResult r = api.cuptiGetDeviceId(context, &device); r != CUPTI_SUCCESS) {
+  if (api.cuptiGetDeviceId(context, &device) != CUPTI_SUCCESS) {
     const Driver* d = driver();
     CUdevice ordinal = 0;
-    if (d == nullptr || d->cuCtxGetDevice(&ordinal) != CUDA_SUCCESS) {
-      give_up(s, failure(s, "cuptiGetDeviceId", r));
-      return nullptr;
-    }
+    if (d == nullptr || d->cuCtxGetDevice(&ordinal) != CUDA_SUCCESS) return nullptr;
     device = static_cast<uint32_t>(ordinal);
   }
   auto chip_params = cupti_params<CUpti_Device_GetChipName_Params>(CUpti_Device_GetChipName_Params_STRUCT_SIZE);
@@ -515,12 +514,15 @@ void on_launch(CUpti_CallbackDomain domain, CUpti_CallbackId id, const CUpti_Cal
       return;
     }
     if (s.busy || (s.options.mode == CounterOptions::Mode::first && count >= s.options.first)) return;
+    CUcontext context = cb.context;
+    if (context == nullptr && driver() != nullptr) driver()->cuCtxGetCurrent(&context);
+    // A thread without a current context at the launch call (the runtime makes one current
+    // inside it) is left for a later launch of the same kernel.
+    if (context == nullptr) return;
     ++count;
     // Everything from here on is brrr's time, the profiler's first set-up (seconds, for the
     // metric configuration) included: it goes into the tool event, never to the program.
     t_sample_start_ns = now_ns(*s.api);
-    CUcontext context = cb.context;
-    if (context == nullptr && driver() != nullptr) driver()->cuCtxGetCurrent(&context);
     ContextProfiler* p = context_profiler(s, context);
     auto start = cupti_params<CUpti_RangeProfiler_Start_Params>(CUpti_RangeProfiler_Start_Params_STRUCT_SIZE);
     CUptiResult started = CUPTI_ERROR_UNKNOWN;
@@ -530,7 +532,9 @@ void on_launch(CUpti_CallbackDomain domain, CUpti_CallbackId id, const CUpti_Cal
       if (started != CUPTI_SUCCESS) give_up(s, failure(s, "cuptiRangeProfilerStart", started));
     }
     if (started != CUPTI_SUCCESS) {
-      add_gap(s, cb, s.unavailable.empty() ? std::string("the range profiler could not be set up") : s.unavailable);
+      add_gap(s, cb,
+              s.unavailable.empty() ? std::string("the range profiler could not be set up for this kernel's context")
+                                    : s.unavailable);
       // The launch runs unprofiled after this callback; only the set-up time is brrr's.
       StreamWriter::Batch batch(*s.writer);
       if (batch.active()) batch.add(stream::ToolEventRecord{t_sample_start_ns, now_ns(*s.api), 0, 0});
