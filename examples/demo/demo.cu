@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "cuda_check.h"
+#include "random.cuh"
 
 namespace {
 
@@ -39,28 +40,6 @@ struct Options {
   std::vector<std::string_view> phases;
   double scale = 1.0;
 };
-
-// splitmix64, so that host and device produce the same pseudo-random values from an index
-// without any state.
-__host__ __device__ inline float uniform_at(uint64_t index, uint32_t seed) {
-  uint64_t z = index + (uint64_t{seed} << 32) + 0x9E3779B97F4A7C15ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  z ^= z >> 31;
-  return static_cast<float>(z >> 40) * (1.0f / 16777216.0f);
-}
-
-__global__ void fill_uniform(float* data, size_t count, uint32_t seed, float low, float high) {
-  for (size_t i = blockIdx.x * size_t{blockDim.x} + threadIdx.x; i < count; i += size_t{gridDim.x} * blockDim.x) {
-    data[i] = low + (high - low) * uniform_at(i, seed);
-  }
-}
-
-__global__ void fill_uniform_bf16(__nv_bfloat16* data, size_t count, uint32_t seed, float low, float high) {
-  for (size_t i = blockIdx.x * size_t{blockDim.x} + threadIdx.x; i < count; i += size_t{gridDim.x} * blockDim.x) {
-    data[i] = __float2bfloat16(low + (high - low) * uniform_at(i, seed));
-  }
-}
 
 // One block touching one small buffer: the GPU time is negligible next to the launch cost.
 __global__ void tiny_kernel(float* buffer) { buffer[threadIdx.x] = buffer[threadIdx.x] * 0.5f + 1.0f; }
@@ -110,14 +89,15 @@ template <typename Kernel> int full_grid(const Demo& demo, Kernel kernel, int th
 }
 
 void fill_device(const Demo& demo, float* data, size_t count, uint32_t seed, float low, float high) {
-  fill_uniform<<<full_grid(demo, fill_uniform, kStreamThreads), kStreamThreads, 0, demo.stream>>>(data, count, seed,
-                                                                                                  low, high);
+  fill_uniform<float><<<full_grid(demo, fill_uniform<float>, kStreamThreads), kStreamThreads, 0, demo.stream>>>(
+      data, count, seed, low, high);
   CHECK_LAUNCH();
 }
 
 void fill_device(const Demo& demo, __nv_bfloat16* data, size_t count, uint32_t seed, float low, float high) {
-  fill_uniform_bf16<<<full_grid(demo, fill_uniform_bf16, kStreamThreads), kStreamThreads, 0, demo.stream>>>(
-      data, count, seed, low, high);
+  fill_uniform<__nv_bfloat16>
+      <<<full_grid(demo, fill_uniform<__nv_bfloat16>, kStreamThreads), kStreamThreads, 0, demo.stream>>>(
+          data, count, seed, low, high);
   CHECK_LAUNCH();
 }
 

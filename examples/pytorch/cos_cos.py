@@ -5,9 +5,10 @@ them into one, so a roofline report of the two runs shows the same work at half 
 """
 import argparse
 import sys
-import time
 
 import torch
+
+from steps import require_cuda, timed_steps
 
 ELEMENTS = 64 * 1024 * 1024
 
@@ -21,25 +22,14 @@ def main() -> None:
     parser.add_argument("--compile", action="store_true", help="fuse the two cos with torch.compile")
     parser.add_argument("--steps", type=int, default=100, help="timed iterations (default 100)")
     args = parser.parse_args()
-    if not torch.cuda.is_available():
-        sys.exit("cos_cos.py: CUDA is not available; this example needs an NVIDIA GPU")
-    if args.steps < 1:
-        sys.exit("cos_cos.py: --steps must be at least 1")
+    require_cuda("cos_cos.py", args.steps)
 
     fn = torch.compile(cos_cos) if args.compile else cos_cos
     generator = torch.Generator(device="cuda").manual_seed(0)
     # Random inputs on the GPU: never time on zeros, and never pay for a host-to-device copy.
     x = torch.rand(ELEMENTS, device="cuda", generator=generator) * 8 - 4
 
-    # The warm-up pays for compilation and autotuning outside the timed loop.
-    for _ in range(3):
-        z = fn(x)
-    torch.cuda.synchronize()
-    start = time.perf_counter()
-    for _ in range(args.steps):
-        z = fn(x)
-    torch.cuda.synchronize()
-    ms = (time.perf_counter() - start) * 1e3 / args.steps
+    ms, z = timed_steps(lambda: fn(x), args.steps, warmup=3)
 
     # Compiled code may use a faster cos, hence a looser bound than the C++ demo's 1e-5.
     sample = slice(0, 1 << 20)

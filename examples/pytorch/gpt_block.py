@@ -4,12 +4,12 @@ Batch 8, sequence 1024, d_model 1024, 16 heads: big enough that the GEMMs and th
 attention kernel run near the tensor-core roof, while the layer norms and the GELU do not.
 """
 import argparse
-import sys
-import time
 
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from steps import require_cuda, timed_steps
 
 BATCH, SEQ, D_MODEL, HEADS = 8, 1024, 1024, 16
 WARMUP_STEPS = 5
@@ -38,10 +38,7 @@ def main() -> None:
     parser.add_argument("--compile", action="store_true", help="compile the block with torch.compile")
     parser.add_argument("--steps", type=int, default=50, help="timed steps (default 50)")
     args = parser.parse_args()
-    if not torch.cuda.is_available():
-        sys.exit("gpt_block.py: CUDA is not available; this example needs an NVIDIA GPU")
-    if args.steps < 1:
-        sys.exit("gpt_block.py: --steps must be at least 1")
+    require_cuda("gpt_block.py", args.steps)
 
     torch.manual_seed(0)
     block = Block().cuda()
@@ -57,18 +54,7 @@ def main() -> None:
         optimizer.step()
         return loss
 
-    torch.cuda.nvtx.range_push("warmup")
-    for _ in range(WARMUP_STEPS):
-        step()
-    torch.cuda.synchronize()
-    torch.cuda.nvtx.range_pop()
-    start = time.perf_counter()
-    for _ in range(args.steps):
-        torch.cuda.nvtx.range_push("step")
-        loss = step()
-        torch.cuda.nvtx.range_pop()
-    torch.cuda.synchronize()
-    ms = (time.perf_counter() - start) * 1e3 / args.steps
+    ms, loss = timed_steps(step, args.steps, WARMUP_STEPS)
     mode = "compiled" if args.compile else "eager"
     print(f"gpt_block {mode}: {ms:.3f} ms/step over {args.steps} steps, loss {loss.item():.4f}")
 

@@ -5,10 +5,11 @@ launch-bound training loop: a roofline report shows most kernels far below both 
 """
 import argparse
 import sys
-import time
 
 import torch
 from torch import nn
+
+from steps import require_cuda, timed_steps
 
 WIDTH = 1024
 LAYERS = 4
@@ -21,10 +22,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=200, help="timed steps (default 200)")
     parser.add_argument("--batch", type=int, default=64, help="batch size (default 64)")
     args = parser.parse_args()
-    if not torch.cuda.is_available():
-        sys.exit("mlp_train.py: CUDA is not available; this example needs an NVIDIA GPU")
-    if args.steps < 1 or args.batch < 1:
-        sys.exit("mlp_train.py: --steps and --batch must be at least 1")
+    require_cuda("mlp_train.py", args.steps)
+    if args.batch < 1:
+        sys.exit("mlp_train.py: --batch must be at least 1")
 
     torch.manual_seed(0)
     layers = []
@@ -46,20 +46,7 @@ def main() -> None:
         optimizer.step()
         return loss
 
-    torch.cuda.nvtx.range_push("warmup")
-    for _ in range(WARMUP_STEPS):
-        step()
-    torch.cuda.synchronize()
-    torch.cuda.nvtx.range_pop()
-
-    # No synchronisation inside the loop: the CPU runs ahead as it would in real training.
-    start = time.perf_counter()
-    for _ in range(args.steps):
-        torch.cuda.nvtx.range_push("step")
-        loss = step()
-        torch.cuda.nvtx.range_pop()
-    torch.cuda.synchronize()
-    ms = (time.perf_counter() - start) * 1e3 / args.steps
+    ms, loss = timed_steps(step, args.steps, WARMUP_STEPS)
     mode = "compiled" if args.compile else "eager"
     print(f"mlp_train {mode}: {ms:.3f} ms/step over {args.steps} steps, batch {args.batch}, loss {loss.item():.4f}")
 

@@ -379,9 +379,10 @@ void latency_bound(const RuleContext& c, std::vector<Finding>& out) {
   Finding f = make_finding(
       c, "latency.small-kernels", saving,
       fmt::format(
-          "{} launches of {} latency-bound kernels took {} ({} of the run) while reaching under {} of any roof; "
+          "{} launches of {} latency-bound kernel{} took {} ({} of the run) while reaching under {} of any roof; "
           "{} of those launches had fewer thread blocks than the GPU has SMs ({}).",
-          format_count(as_double(launches)), kernels.size(), format_duration(attributed),
+          format_count(as_double(launches)), kernels.size(), kernels.size() == 1 ? "" : "s",
+          format_duration(attributed),
           format_percent(c.process.fraction(static_cast<uint64_t>(attributed))),
           format_percent(c.classify.latency_roof_fraction), format_count(as_double(small_grid_launches)), sm_count),
       "Give each launch more parallel work: batch independent operations, fuse small kernels, use more thread blocks "

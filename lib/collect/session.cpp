@@ -121,7 +121,7 @@ fs::path find_injection_library() {
 fs::path default_report_path(const std::vector<std::string>& command) {
   std::string name = command.empty() ? "run" : fs::path(command.front()).filename().string();
   // A Python script is a better name than the interpreter.
-  if ((name.rfind("python", 0) == 0) && command.size() > 1 && command[1].front() != '-')
+  if (name.rfind("python", 0) == 0 && command.size() > 1 && !command[1].empty() && command[1].front() != '-')
     name = fs::path(command[1]).stem().string();
   std::error_code ec;
   fs::path path = "brrr-" + name + ".json";
