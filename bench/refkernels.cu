@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "cuda_check.h"
+#include "random.cuh"
 
 namespace {
 
@@ -48,20 +49,6 @@ constexpr size_t kCopyFloat4s = kGiB / sizeof(float4);
 constexpr size_t kCosElements = size_t{64} << 20;
 constexpr size_t kHalfElements = size_t{64} << 20;
 constexpr int kGemmSize = 8192;
-
-__host__ __device__ inline float uniform_at(uint64_t index, uint32_t seed) {
-  uint64_t z = index + (uint64_t{seed} << 32) + 0x9E3779B97F4A7C15ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  z ^= z >> 31;
-  return static_cast<float>(z >> 40) * (1.0f / 16777216.0f);
-}
-
-template <typename T> __global__ void fill_uniform(T* data, size_t count, uint32_t seed, float low, float high) {
-  for (size_t i = blockIdx.x * size_t{blockDim.x} + threadIdx.x; i < count; i += size_t{gridDim.x} * blockDim.x) {
-    data[i] = static_cast<T>(low + (high - low) * uniform_at(i, seed));
-  }
-}
 
 __global__ void copy_kernel(const float4* __restrict__ in, float4* __restrict__ out, size_t count) {
   for (size_t i = blockIdx.x * size_t{blockDim.x} + threadIdx.x; i < count; i += size_t{gridDim.x} * blockDim.x) {

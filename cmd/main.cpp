@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
       return run();
     } catch (const InputError& e) {
       std::cerr << "brrr: error: " << e.what() << "\n";
-      return 2;
+      return usage_status;
     } catch (const std::exception& e) {
       std::cerr << "brrr: error: " << e.what() << "\n";
       return profiling ? 125 : 2;

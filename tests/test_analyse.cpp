@@ -567,7 +567,7 @@ TEST_CASE("rule memory.fusion: one finding for the chain A→B, saving by the ch
     CHECK(evidence(f->evidence, "predicted_fused_ns_per_iteration") == doctest::Approx(400'000));
     CHECK(evidence(f->evidence, "chain_ns_per_iteration") == doctest::Approx(800'000));
     CHECK(evidence(f->evidence, "bytes_per_iteration") == doctest::Approx(1024 * MiB));
-    CHECK(evidence(f->evidence, "intermediate_bytes_per_iteration") == doctest::Approx(512 * MiB));
+    CHECK(evidence(f->evidence, "intermediate_bytes_per_iteration") == doctest::Approx(256 * MiB));
     CHECK(evidence(f->evidence, "iterations") == 20.0);
     CHECK(evidence(f->evidence, "chain_kernels") == 2.0);
     CHECK(evidence(f->evidence, "achieved_bytes_per_s") == doctest::Approx(rate * 1e9));

@@ -1,6 +1,6 @@
 // Turns the measured split of the wall time (each kernel group's and transfer group's share,
 // idle time by cause) into the attribution by part and regime. The measured shares already
-// sum to the wall time (model/timeline.cpp guarantees it); this step only decides which part
+// sum to the wall time (model/build.cpp guarantees it); this step only decides which part
 // each share belongs to, so the invariant carries over unchanged.
 
 #include "analyse/analysis.hpp"

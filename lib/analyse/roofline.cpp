@@ -42,7 +42,8 @@ KernelAnalysis analyse_kernel(const KernelGroup& k, const HardwareProfile* profi
   a.l2_bytes = k.counters->l2_bytes_per_launch * launches;
   if (a.dram_bytes > 0) a.intensity = a.flops / a.dram_bytes;
 
-  double best = -1;
+  // The precision drawn for a kernel without FLOPs stays fp32 on CUDA cores.
+  double best = 0;
   for (auto p : all_precisions)
     for (auto u : all_pipes)
       if (flops.get(p, u) > best) {

@@ -279,7 +279,10 @@ void fusion(const RuleContext& c, std::vector<Finding>& out) {
       const PerLaunch p = per_launch(k);
       chain_ns += p.ns;
       chain_bytes += p.read_bytes + p.write_bytes;
-      attributed += as_double(k.attributed_ns);
+      // A kernel that appears twice in the chain has its time counted once.
+      if (std::find(chain.begin(), chain.begin() + static_cast<std::ptrdiff_t>(i), chain[i]) ==
+          chain.begin() + static_cast<std::ptrdiff_t>(i))
+        attributed += as_double(k.attributed_ns);
       names += (i ? " → " : "") + k.name.substr(0, 40);
       if (i + 1 < chain.size()) {
         const auto& next = c.run.kernels[chain[i + 1]];
@@ -314,7 +317,7 @@ void fusion(const RuleContext& c, std::vector<Finding>& out) {
         {{"chain_kernels", as_double(chain.size())},
          {"iterations", as_double(iterations)},
          {"bytes_per_iteration", chain_bytes},
-         {"intermediate_bytes_per_iteration", saved_bytes},
+         {"intermediate_bytes_per_iteration", saved_bytes / 2},
          {"achieved_bytes_per_s", rate * 1e9},
          {"chain_ns_per_iteration", chain_ns},
          {"predicted_fused_ns_per_iteration", fused_ns}});
@@ -382,8 +385,7 @@ void latency_bound(const RuleContext& c, std::vector<Finding>& out) {
           "{} launches of {} latency-bound kernel{} took {} ({} of the run) while reaching under {} of any roof; "
           "{} of those launches had fewer thread blocks than the GPU has SMs ({}).",
           format_count(as_double(launches)), kernels.size(), kernels.size() == 1 ? "" : "s",
-          format_duration(attributed),
-          format_percent(c.process.fraction(static_cast<uint64_t>(attributed))),
+          format_duration(attributed), format_percent(c.process.fraction(static_cast<uint64_t>(attributed))),
           format_percent(c.classify.latency_roof_fraction), format_count(as_double(small_grid_launches)), sm_count),
       "Give each launch more parallel work: batch independent operations, fuse small kernels, use more thread blocks "
       "than SMs; when kernels must stay small, replay them from a CUDA graph.",

@@ -12,7 +12,7 @@
 namespace brrr {
 
 struct RuleLimits {
-  // A finding is reported only when its saving reaches this fraction of the wall time.
+  // Most findings are reported only when their saving reaches this fraction of the wall time.
   double min_saving_fraction = 0.01;
   // A kernel at or above this fraction of its binding roof is "at the roof".
   double near_roof_fraction = 0.7;
@@ -43,7 +43,9 @@ struct Rule {
 
 [[nodiscard]] std::span<const Rule> rules();
 
-// Every rule's findings whose saving reaches the limit, ranked by saving, largest first.
+// Every rule's findings, ranked by saving, largest first. Each rule applies its own threshold:
+// most report a finding only when its saving reaches min_saving_fraction; the roof rules, whose
+// saving is only the headroom left under a roof, when the kernel takes 5 × that share of the run.
 [[nodiscard]] std::vector<Finding> evaluate_rules(const RuleContext& context);
 
 [[nodiscard]] Severity severity_for(double saving_fraction);

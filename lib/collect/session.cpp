@@ -69,9 +69,9 @@ bool driver_present() {
   return true;
 }
 
-void choose_profile(Report& report, const ProfileRequest& request, std::vector<std::string>& notes) {
-  if (request.profile_path) {
-    report.profile = read_profile(*request.profile_path);
+void choose_profile(Report& report, const std::optional<HardwareProfile>& chosen, std::vector<std::string>& notes) {
+  if (chosen) {
+    report.profile = chosen;
     return;
   }
   if (report.run.gpus.empty()) {
@@ -136,6 +136,9 @@ ProfileResult profile_command(const ProfileRequest& request) {
   if (library.empty())
     throw std::runtime_error("cannot find libbrrr-inject.so next to brrr or in ../lib/brrr (this brrr was built "
                              "without the CUDA toolkit, or installed incompletely)");
+  // A bad --profile file is an error before the program runs, not after.
+  std::optional<HardwareProfile> chosen;
+  if (request.profile_path) chosen = read_profile(*request.profile_path);
   result.data_dir = make_data_dir(request.command);
 
   LaunchRequest launch{request.command, {}};
@@ -145,7 +148,8 @@ ProfileResult profile_command(const ProfileRequest& request) {
   // brrr there too and forwards NVTX to CUPTI, so that ranges opened before CUDA starts count.
   launch.environment.emplace_back("NVTX_INJECTION64_PATH", library.string());
   launch.environment.emplace_back("BRRR_COUNTERS", request.counters);
-  if (!request.counters_range.empty()) launch.environment.emplace_back("BRRR_COUNTERS_RANGE", request.counters_range);
+  // Set even when empty, so that a value left in the user's environment does not restrict it.
+  launch.environment.emplace_back("BRRR_COUNTERS_RANGE", request.counters_range);
   if (const char* existing = std::getenv("CUDA_INJECTION64_PATH"); existing && *existing)
     result.notes.push_back(
         fmt::format("CUDA_INJECTION64_PATH was set to {}; brrr replaced it for the target", existing));
@@ -185,7 +189,7 @@ ProfileResult profile_command(const ProfileRequest& request) {
   if (getrusage(RUSAGE_SELF, &self) == 0)
     run.collection.brrr_peak_rss_bytes = static_cast<uint64_t>(self.ru_maxrss) * 1024;
   result.report.run = std::move(run);
-  choose_profile(result.report, request, result.notes);
+  choose_profile(result.report, chosen, result.notes);
   const HardwareProfile* profile = result.report.profile ? &*result.report.profile : nullptr;
   result.report.analysis = analyse(result.report.run, profile);
   return result;

@@ -267,7 +267,8 @@ struct ToolEventRecord {
 static_assert(sizeof(ToolEventRecord) == 24);
 
 // A kernel launch took as an argument, in another position, a value the previous launch on
-// its stream also took: the previous kernel's output is (most likely) this one's input.
+// its stream also took: the previous kernel's output is (most likely) this one's input. A
+// record with correlation id 0 says only that the process compared launch arguments.
 struct DataflowRecord {
   static constexpr RecordType record_type = RecordType::dataflow;
   uint32_t correlation_id;

@@ -555,7 +555,10 @@ private:
 
   void parse_dataflow(std::span<const std::byte> payload) {
     stream::DataflowRecord record;
-    if (read_fixed(payload, record))
+    if (!read_fixed(payload, record)) return;
+    if (record.correlation_id == 0)
+      trace_.dataflow_compared = true;
+    else
       trace_.dataflow.push_back({record.correlation_id, record.previous_correlation_id, process_});
   }
 

@@ -361,7 +361,10 @@ private:
   void find_gaps() {
     index_apis();
     syncs_.reserve(trace_.syncs.size());
-    for (const auto& s : trace_.syncs) syncs_.emplace_back(clock_.offset(s.end_ns), clock_.offset(s.start_ns));
+    // cudaStreamWaitEvent orders streams on the GPU; the host does not block in it.
+    for (const auto& s : trace_.syncs)
+      if (s.kind != SyncKind::stream_wait_event)
+        syncs_.emplace_back(clock_.offset(s.end_ns), clock_.offset(s.start_ns));
     std::sort(syncs_.begin(), syncs_.end());
     const uint64_t wall = run_.timeline.wall_ns;
     uint64_t busy_end = 0;
@@ -523,6 +526,7 @@ private:
       if (s.total_ns == 0) continue;
       switch (cause) {
       case IdleCause::startup:
+        if (activities_.empty()) break;
         if (!trace_.processes.empty()) {
           uint64_t first_init = UINT64_MAX;
           for (const auto& p : trace_.processes) first_init = std::min(first_init, p.injection_start_ns);
@@ -703,7 +707,7 @@ private:
     std::unordered_map<uint64_t, uint32_t> previous_of;
     for (const auto& link : trace_.dataflow)
       previous_of.emplace(correlation_key(link.process, link.correlation_id), link.previous_correlation_id);
-    run_.collection.dataflow = !trace_.dataflow.empty();
+    run_.collection.dataflow = trace_.dataflow_compared || !trace_.dataflow.empty();
     std::vector<uint32_t> order(trace_.kernels.size());
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<uint32_t>(i);
     auto stream_key = [&](const KernelEvent& k) { return std::tuple(k.process, k.context_id, k.stream_id); };

@@ -206,6 +206,8 @@ struct Trace {
   std::vector<CounterGap> counter_gaps;
   std::vector<ToolEvent> tool_events;
   std::vector<DataflowLink> dataflow;
+  // Whether any process compared launch arguments (so that no link means none was found).
+  bool dataflow_compared = false;
 
   [[nodiscard]] const std::string& str(StringId id) const { return strings.at(id); }
 };

@@ -363,7 +363,8 @@ nlohmann::ordered_json report_to_json(const Report& report) {
                   {"regime_fraction", v.regime_fraction},
                   {"headline", v.headline},
                   {"findings", std::move(findings)},
-                  {"will_not_help", v.will_not_help}};
+                  {"will_not_help", v.will_not_help},
+                  {"notes", v.notes}};
   ojson kernels = ojson::array();
   for (std::size_t i = 0; i < run.kernels.size(); ++i)
     kernels.push_back(kernel_json(run.kernels[i], i < analysis.kernels.size() ? &analysis.kernels[i] : nullptr));
@@ -402,7 +403,8 @@ nlohmann::ordered_json report_to_json(const Report& report) {
   }
   j["ranges"] = std::move(ranges);
   ojson successions = ojson::array();
-  for (const auto& s : run.successions) successions.push_back({{"from", s.from}, {"to", s.to}, {"count", s.count}, {"linked", s.linked}});
+  for (const auto& s : run.successions)
+    successions.push_back({{"from", s.from}, {"to", s.to}, {"count", s.count}, {"linked", s.linked}});
   j["successions"] = std::move(successions);
   return j;
 }

@@ -91,6 +91,8 @@ struct CountersState {
   // Dataflow records gathered, written in blocks: one write per launch would cost more than
   // the launch.
   std::vector<stream::DataflowRecord> dataflow;
+  // Whether any launch's arguments could be compared (its parameter layout was known).
+  bool dataflow_compared = false;
   // A launch of some thread is being measured: the range profiler measures one at a time.
   bool busy = false;
   uint64_t samples = 0;
@@ -460,6 +462,13 @@ void record_dataflow(CountersState& s, CUfunction f, CUstream stream, void** par
   LastLaunch current;
   current.correlation_id = correlation_id;
   const ParamWords& words = param_words(s, f);
+  if (words.empty()) return;
+  // The first comparison is announced with a record of correlation id 0, so that the report
+  // can tell "no link found" from "nothing compared".
+  if (!s.dataflow_compared) {
+    s.dataflow_compared = true;
+    s.dataflow.push_back({0, 0});
+  }
   // Addresses of device memory are far above small integers (sizes, counts, flags).
   constexpr uint64_t smallest_address = 1ull << 24;
   for (size_t w = 0; w < words.size() && current.count < current.values.size(); ++w) {

@@ -1,0 +1,196 @@
+// The documentation keeps up with the code: every option `brrr <sub> --help` prints is in the
+// subcommand's man page, every rule id (and its saving formula, as the rule table states it)
+// is in docs/rules.md, and every key of the JSON report is in docs/report-format.md.
+
+#include <doctest/doctest.h>
+
+#include "process_runner.hpp"
+
+#include "analyse/analysis.hpp"
+#include "analyse/rules.hpp"
+#include "report/report.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <regex>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace brrr;
+using namespace brrr::testing;
+namespace fs = std::filesystem;
+
+// A man page's text as a reader sees it: roff writes a hyphen in an option as "\-".
+std::string man_page_text(const std::string& name) {
+  const fs::path path = source_path("man/" + name);
+  INFO("man page: ", path.string());
+  REQUIRE(fs::exists(path));
+  std::string text = read_text(path);
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\\' && i + 1 < text.size() && text[i + 1] == '-') {
+      out += '-';
+      ++i;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+// The long options (--name) of a --help text.
+std::set<std::string> long_options(const std::string& help) {
+  std::set<std::string> out;
+  const std::regex option("--[A-Za-z0-9][A-Za-z0-9-]*");
+  for (auto it = std::sregex_iterator(help.begin(), help.end(), option); it != std::sregex_iterator(); ++it)
+    out.insert(it->str());
+  return out;
+}
+
+// The subcommands `brrr --help` lists, from its "Subcommands:" section.
+std::vector<std::string> subcommands(const std::string& help) {
+  std::vector<std::string> out;
+  const auto start = help.find("Subcommands:");
+  if (start == std::string::npos) return out;
+  const std::regex line(R"(\n  ([a-z][a-z-]*) )");
+  const std::string rest = help.substr(start);
+  for (auto it = std::sregex_iterator(rest.begin(), rest.end(), line); it != std::sregex_iterator(); ++it)
+    out.push_back((*it)[1].str());
+  return out;
+}
+
+bool mentions_key(const std::string& doc, const std::string& key) {
+  return doc.find("`" + key + "`") != std::string::npos;
+}
+
+// Every object key at every depth of a report, by where it must be documented: the evidence
+// keys of findings in docs/rules.md, all others in docs/report-format.md.
+void collect_keys(const nlohmann::ordered_json& j, bool in_finding_evidence, std::set<std::string>& report_keys,
+                  std::set<std::string>& evidence_keys) {
+  if (j.is_object()) {
+    for (const auto& [key, value] : j.items()) {
+      (in_finding_evidence ? evidence_keys : report_keys).insert(key);
+      collect_keys(value, false, report_keys, evidence_keys);
+    }
+  } else if (j.is_array()) {
+    for (const auto& item : j) collect_keys(item, false, report_keys, evidence_keys);
+  }
+}
+
+// A recorded report, read back and analysed again, as `brrr explain --format json` prints it.
+nlohmann::ordered_json reanalysed(const fs::path& path) {
+  Report report = read_report(path);
+  report.analysis = analyse(report.run, report.profile ? &*report.profile : nullptr, {report.analysis.ceilings, {}});
+  return report_to_json(report);
+}
+
+std::vector<fs::path> example_reports() {
+  std::vector<fs::path> out;
+  for (const auto& entry : fs::directory_iterator(source_path("examples/reports")))
+    if (entry.path().extension() == ".json") out.push_back(entry.path());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("docs: every option of brrr --help is in man/brrr.1") {
+  const auto help = run_brrr({"--help"});
+  REQUIRE(help.status == 0);
+  const std::string page = man_page_text("brrr.1");
+  const auto options = long_options(help.out);
+  CHECK(options.count("--help") == 1);
+  for (const auto& option : options) {
+    CAPTURE(option);
+    CHECK(page.find(option) != std::string::npos);
+  }
+}
+
+TEST_CASE("docs: every long option of brrr <sub> --help is in man/brrr-<sub>.1") {
+  const auto help = run_brrr({"--help"});
+  REQUIRE(help.status == 0);
+  const auto subs = subcommands(help.out);
+  CHECK(std::find(subs.begin(), subs.end(), "profile") != subs.end());
+  CHECK(std::find(subs.begin(), subs.end(), "explain") != subs.end());
+  for (const auto& sub : subs) {
+    CAPTURE(sub);
+    const auto sub_help = run_brrr({sub, "--help"});
+    REQUIRE(sub_help.status == 0);
+    const std::string page = man_page_text("brrr-" + sub + ".1");
+    const auto options = long_options(sub_help.out);
+    CHECK(options.size() >= 2); // --help and at least one of the subcommand's own
+    for (const auto& option : options) {
+      CAPTURE(option);
+      CHECK(page.find(option) != std::string::npos);
+    }
+    // The page documents the exit statuses and the environment, and names the subcommand.
+    CHECK(page.find(".SH EXIT STATUS") != std::string::npos);
+    CHECK(page.find(".SH ENVIRONMENT") != std::string::npos);
+    CHECK(page.find("brrr " + sub) != std::string::npos);
+  }
+}
+
+TEST_CASE("docs: every rule id and saving formula is in docs/rules.md") {
+  const std::string doc = read_text(source_path("docs/rules.md"));
+  REQUIRE(!doc.empty());
+  REQUIRE(!rules().empty());
+  for (const auto& rule : rules()) {
+    CAPTURE(rule.id);
+    CHECK(doc.find("### `" + std::string(rule.id) + "`") != std::string::npos);
+    CHECK(doc.find("`" + std::string(rule.saving_formula) + "`") != std::string::npos);
+  }
+}
+
+TEST_CASE("docs: every top-level and kernel key of the report is in docs/report-format.md") {
+  const std::string doc = read_text(source_path("docs/report-format.md"));
+  REQUIRE(!doc.empty());
+  const auto j = reanalysed(source_path("examples/reports/demo-h100.json"));
+  REQUIRE(j.is_object());
+  for (const auto& [key, value] : j.items()) {
+    CAPTURE(key);
+    CHECK(mentions_key(doc, key));
+  }
+  REQUIRE(!j.at("kernels").empty());
+  std::set<std::string> kernel_keys;
+  for (const auto& kernel : j.at("kernels"))
+    for (const auto& [key, value] : kernel.items()) kernel_keys.insert(key);
+  CHECK(kernel_keys.count("analysis") == 1); // the analysis was derived again
+  for (const auto& key : kernel_keys) {
+    CAPTURE(key);
+    CHECK(mentions_key(doc, key));
+  }
+}
+
+TEST_CASE("docs: every key of the example reports is documented, evidence keys in docs/rules.md") {
+  const std::string format_doc = read_text(source_path("docs/report-format.md"));
+  const std::string rules_doc = read_text(source_path("docs/rules.md"));
+  const auto reports = example_reports();
+  REQUIRE(!reports.empty());
+  std::set<std::string> report_keys;
+  std::set<std::string> evidence_keys;
+  for (const auto& path : reports) {
+    const auto j = reanalysed(path);
+    for (const auto& finding : j.at("verdict").at("findings"))
+      for (const auto& [key, value] : finding.at("evidence").items()) evidence_keys.insert(key);
+    auto without_findings = j;
+    without_findings["verdict"]["findings"] = nlohmann::ordered_json::array();
+    collect_keys(without_findings, false, report_keys, evidence_keys);
+    for (const auto& finding : j.at("verdict").at("findings")) {
+      auto rest = finding;
+      rest.erase("evidence");
+      collect_keys(rest, false, report_keys, evidence_keys);
+    }
+  }
+  for (const auto& key : report_keys) {
+    CAPTURE(key);
+    CHECK(mentions_key(format_doc, key));
+  }
+  for (const auto& key : evidence_keys) {
+    CAPTURE(key);
+    CHECK(mentions_key(rules_doc, key));
+  }
+}
