@@ -12,6 +12,7 @@
 #include <cstring>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "collect/inject/driver.hpp"
@@ -113,6 +114,8 @@ thread_local uint64_t t_sample_start_ns = 0;
 // NVTX push/pop ranges open on this thread, and how many of them are the restricting range.
 thread_local std::vector<bool> t_ranges;
 thread_local int t_inside_range = 0;
+// Kernels this thread knows need no more samples: their launches return without the lock.
+thread_local std::unordered_set<KernelKey, KernelKeyHash> t_sampled_enough;
 
 uint64_t now_ns(const CuptiApi& api) {
   uint64_t ns = 0;
@@ -516,13 +519,19 @@ void on_launch(CUpti_CallbackDomain domain, CUpti_CallbackId id, const CUpti_Cal
     if (t_launch_depth > 1) return;
     if (!s.options.range.empty() && t_inside_range == 0) return;
     const KernelKey key = launch_key(domain, id, cb);
+    if (t_sampled_enough.count(key) != 0) return;
     std::lock_guard lock(s.mutex);
     uint32_t& count = s.sampled[key];
     if (!s.unavailable.empty()) {
       if (count++ == 0) add_gap(s, cb, s.unavailable);
+      t_sampled_enough.insert(key);
       return;
     }
-    if (s.busy || (s.options.mode == CounterOptions::Mode::first && count >= s.options.first)) return;
+    if (s.options.mode == CounterOptions::Mode::first && count >= s.options.first) {
+      t_sampled_enough.insert(key);
+      return;
+    }
+    if (s.busy) return;
     CUcontext context = cb.context;
     if (context == nullptr && driver() != nullptr) driver()->cuCtxGetCurrent(&context);
     // A thread without a current context at the launch call (the runtime makes one current
