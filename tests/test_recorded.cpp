@@ -105,7 +105,7 @@ TEST_CASE("recorded: the demo's phases are classified from their measurements") 
 }
 
 // The fusion rule's prediction, on the recorded cos kernel: given the evidence that each second
-// launch reads what the first wrote (which the collector records for driver-level launches),
+// launch reads what the first wrote (which the collector records since session 2, from launch arguments),
 // the predicted time of the fused pass must come within 20% of the fused kernel's measured time.
 TEST_CASE("recorded: the fused-cos prediction from the unfused kernel's counters matches the fused kernel") {
   Report r = analysed("demo-h100.json");

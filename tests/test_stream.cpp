@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "collect/stream_format.hpp"
+#include "collect/kernel_signature.hpp"
 #include "collect/stream_reader.hpp"
 
 namespace {
@@ -608,4 +609,24 @@ TEST_CASE("stream: two processes merge into one trace") {
   CHECK(trace.kernels[1].process == 0);
   CHECK(trace.kernels[2].process == 1);
   CHECK(trace.kernels[3].process == 1);
+}
+
+TEST_CASE("the pointer parameters of a kernel come from its demangled signature") {
+  using P = brrr::PointerParameter;
+  using V = std::vector<P>;
+  using brrr::pointer_parameters;
+  CHECK(pointer_parameters("cos_kernel(float const*, float*, int)") == V{P{0, true}, P{1, false}});
+  CHECK(pointer_parameters("void scale<float, 4>(float const* __restrict__, float* restrict, float, long)") ==
+        V{P{0, true}, P{1, false}});
+  CHECK(pointer_parameters("void f<std::pair<int, float*> >(std::array<char*, 2ul>, int*, void (*)(int*))") ==
+        V{P{1, false}});
+  CHECK(pointer_parameters("(anonymous namespace)::tiny_kernel(float*)") == V{P{0, false}});
+  CHECK(pointer_parameters("k(float* const, double const* volatile, const int*, float const**)") ==
+        V{P{0, false}, P{1, true}, P{2, true}, P{3, false}});
+  CHECK(pointer_parameters("k(float* const*, myconst*)") == V{P{0, true}, P{1, false}});
+  CHECK(pointer_parameters("extern_c_kernel").empty());
+  CHECK(pointer_parameters("k()").empty());
+  CHECK(pointer_parameters("k(void)").empty());
+  CHECK(pointer_parameters("k(int, float)").empty());
+  CHECK(pointer_parameters("broken(float*, int").empty());
 }

@@ -150,6 +150,7 @@ ProfileResult profile_command(const ProfileRequest& request) {
   launch.environment.emplace_back("BRRR_COUNTERS", request.counters);
   // Set even when empty, so that a value left in the user's environment does not restrict it.
   launch.environment.emplace_back("BRRR_COUNTERS_RANGE", request.counters_range);
+  launch.environment.emplace_back("BRRR_TRACE_LATENCY", request.queued_timestamps ? "1" : "0");
   if (const char* existing = std::getenv("CUDA_INJECTION64_PATH"); existing && *existing)
     result.notes.push_back(
         fmt::format("CUDA_INJECTION64_PATH was set to {}; brrr replaced it for the target", existing));

@@ -22,6 +22,9 @@ struct ProfileRequest {
   // kernel), or all; and optionally only those inside an NVTX range of this name.
   std::string counters = "first:1";
   std::string counters_range;
+  // Queued and submitted timestamps of every kernel: evidence of how long launches waited in the
+  // queue, at about 1.1 µs a launch on the H100 (measured), so off unless asked for.
+  bool queued_timestamps = false;
 };
 
 // Checks a --counters value; returns an empty string or what is wrong with it.

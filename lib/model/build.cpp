@@ -365,6 +365,10 @@ private:
     for (const auto& s : trace_.syncs)
       if (s.kind != SyncKind::stream_wait_event)
         syncs_.emplace_back(clock_.offset(s.end_ns), clock_.offset(s.start_ns));
+    // The collector records synchronize calls as API calls (streams of earlier versions have
+    // synchronization records instead; either says when the host blocked).
+    for (const auto& a : trace_.apis)
+      if (a.kind == ApiKind::synchronize) syncs_.emplace_back(clock_.offset(a.end_ns), clock_.offset(a.start_ns));
     std::sort(syncs_.begin(), syncs_.end());
     const uint64_t wall = run_.timeline.wall_ns;
     uint64_t busy_end = 0;
