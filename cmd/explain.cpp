@@ -18,16 +18,24 @@ Run add_explain(CLI::App& app) {
     std::string format = "text";
     std::size_t top = 10;
     std::string profile;
+    bool roofline = false;
+    bool no_roofline = false;
+    bool ascii = false;
   };
   auto options = std::make_shared<Options>();
   CLI::App* sub =
       app.add_subcommand("explain", "Explain a saved report: the verdict, where the time went, what to do.");
   sub->add_option("report", options->report, "The report (JSON) written by brrr profile")->required();
-  sub->add_option("-f,--format", options->format, "Output format: text, json, md or csv")
-      ->check(CLI::IsMember({"text", "json", "md", "markdown", "csv"}));
+  sub->add_option("-f,--format", options->format, "Output format: text, json, md, csv or html")
+      ->check(CLI::IsMember({"text", "json", "md", "markdown", "csv", "html"}));
   sub->add_option("--top", options->top, "How many kernels to list")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
   sub->add_option("--profile", options->profile, "A hardware profile (JSON) to use instead of the report's");
+  CLI::Option* roofline = sub->add_flag("--roofline", options->roofline,
+                                        "Draw the roofline in the text report (the default on a terminal)");
+  sub->add_flag("--no-roofline", options->no_roofline, "Do not draw the roofline in the text report")
+      ->excludes(roofline);
+  sub->add_flag("--ascii", options->ascii, "Draw bars and the roofline with ASCII characters only");
   return [options] {
     Report report = read_report(options->report);
     if (!options->profile.empty()) {
@@ -38,7 +46,8 @@ Run add_explain(CLI::App& app) {
     RenderOptions render_options;
     render_options.top = options->top;
     render_options.color = use_color(STDOUT_FILENO);
-    render_options.unicode = use_unicode();
+    render_options.unicode = use_unicode() && !options->ascii;
+    render_options.roofline = options->roofline || (!options->no_roofline && isatty(STDOUT_FILENO));
     std::cout << render(report, *parse_format(options->format), render_options);
     if (!std::cout.flush()) throw std::runtime_error("cannot write to standard output");
     return 0;

@@ -18,6 +18,7 @@ Run add_profile(CLI::App& app) {
   struct Options {
     std::vector<std::string> command;
     std::string output;
+    std::string html;
     bool force = false;
     bool quiet = false;
     std::string profile;
@@ -29,7 +30,9 @@ Run add_profile(CLI::App& app) {
   CLI::App* sub = app.add_subcommand("profile", "Run a CUDA program under brrr and write its report.");
   sub->add_option("-o,--output", options->output,
                   "Report file (default: brrr-PROGRAM.json, numbered so that no report is overwritten)");
-  sub->add_flag("--force", options->force, "Overwrite the report file if it exists");
+  sub->add_option("--html", options->html,
+                  "Also write the report as one self-contained HTML page (the roofline, the verdict, the kernels)");
+  sub->add_flag("--force", options->force, "Overwrite the report file (and the HTML page) if it exists");
   sub->add_flag("-q,--quiet", options->quiet, "Do not print the verdict");
   sub->add_option("--profile", options->profile, "A hardware profile (JSON) instead of the built-in one for the GPU");
   sub->add_option("--counters", options->counters,
@@ -59,6 +62,8 @@ Run add_profile(CLI::App& app) {
     if (!options->force && std::filesystem::exists(output, ec))
       throw std::runtime_error(output.string() +
                                ": exists; pass --force to overwrite it, or -o to choose another name");
+    if (!options->html.empty() && !options->force && std::filesystem::exists(options->html, ec))
+      throw std::runtime_error(options->html + ": exists; pass --force to overwrite it, or choose another name");
 
     ProfileResult result = profile_command(request);
     if (!result.launch.error.empty()) {
@@ -69,6 +74,7 @@ Run add_profile(CLI::App& app) {
     for (const auto& note : result.notes) std::cerr << "brrr: note: " << note << "\n";
     try {
       write_file_atomically(output, report_to_json(result.report).dump(2) + "\n", options->force);
+      if (!options->html.empty()) write_file_atomically(options->html, render_html(result.report), options->force);
     } catch (const std::exception& e) {
       std::cerr << "brrr: error: " << e.what() << "\nbrrr: the recorded data is kept in " << result.data_dir.string()
                 << "\n";
@@ -80,9 +86,11 @@ Run add_profile(CLI::App& app) {
       render_options.color = use_color(STDERR_FILENO);
       render_options.unicode = use_unicode();
       render_options.top = 5;
+      render_options.roofline = isatty(STDERR_FILENO);
       std::cerr << "\n" << render_text(result.report, render_options) << "\n";
     }
     std::cerr << "brrr: report written to " << output.string() << "\n";
+    if (!options->html.empty()) std::cerr << "brrr: HTML report written to " << options->html << "\n";
     return pass_through_status(result.launch.exit);
   };
 }

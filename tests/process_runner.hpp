@@ -1,6 +1,7 @@
 #pragma once
 // Runs the real brrr executable (BRRR_BINARY) as a child process, with its standard output
-// and error captured to files and its environment adjusted, for the CLI and golden tests.
+// and error captured to files (or its standard output on a pseudo-terminal) and its
+// environment adjusted, for the CLI and golden tests.
 
 #include "trace_builder.hpp"
 
@@ -12,8 +13,10 @@
 #include <optional>
 #include <spawn.h>
 #include <stdexcept>
+#include <stdlib.h>
 #include <string>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <vector>
 
 extern char** environ;
@@ -30,6 +33,9 @@ struct ProcessOptions {
   // Variables to set (a value) or remove (nullopt) in the child's environment.
   std::map<std::string, std::optional<std::string>> environment;
   std::filesystem::path cwd;
+  // Standard output on a pseudo-terminal, as in an interactive shell; the terminal turns each
+  // "\n" into "\r\n".
+  bool terminal = false;
 };
 
 inline ProcessResult run_process(const std::vector<std::string>& args, const ProcessOptions& options = {}) {
@@ -56,20 +62,49 @@ inline ProcessResult run_process(const std::vector<std::string>& args, const Pro
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  // The terminal's other side stays open here until the child has it, so that reading never
+  // meets a terminal that nobody holds yet.
+  int terminal = -1;
+  int terminal_side = -1;
+  if (options.terminal) {
+    terminal = posix_openpt(O_RDWR | O_NOCTTY);
+    if (terminal < 0 || grantpt(terminal) != 0 || unlockpt(terminal) != 0 ||
+        (terminal_side = ::open(ptsname(terminal), O_RDWR | O_NOCTTY)) < 0)
+      throw std::runtime_error("cannot open a pseudo-terminal");
+    ::fcntl(terminal, F_SETFD, FD_CLOEXEC);
+    ::fcntl(terminal_side, F_SETFD, FD_CLOEXEC); // dup2 clears it on the child's standard output
+    posix_spawn_file_actions_adddup2(&actions, terminal_side, 1);
+  } else {
+    posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  }
   posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   if (!options.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, options.cwd.c_str());
   pid_t pid = 0;
   const int error = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   if (error != 0) throw std::runtime_error(args[0] + ": cannot start (" + std::strerror(error) + ")");
+  std::string terminal_text;
+  if (terminal >= 0) {
+    ::close(terminal_side);
+    // Read while the child writes, until its side closes (EIO), so that it never blocks on a
+    // full terminal buffer.
+    char buffer[4096];
+    for (;;) {
+      const ssize_t n = ::read(terminal, buffer, sizeof buffer);
+      if (n > 0)
+        terminal_text.append(buffer, static_cast<std::size_t>(n));
+      else if (n == 0 || errno != EINTR)
+        break;
+    }
+    ::close(terminal);
+  }
   int status = 0;
   while (waitpid(pid, &status, 0) < 0)
     if (errno != EINTR) throw std::runtime_error("waitpid failed");
 
   ProcessResult result;
   result.status = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
-  result.out = read_text(out_path);
+  result.out = terminal >= 0 ? terminal_text : read_text(out_path);
   result.err = read_text(err_path);
   return result;
 }

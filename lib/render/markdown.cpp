@@ -8,7 +8,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <numeric>
 
 namespace brrr {
 
@@ -60,11 +59,7 @@ std::string render_markdown(const Report& r, const RenderOptions& o) {
   out += "\n";
 
   if (!run.kernels.empty()) {
-    std::vector<std::size_t> order(run.kernels.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) {
-      return run.kernels[x].attributed_ns > run.kernels[y].attributed_ns;
-    });
+    const std::vector<std::size_t> order = kernels_by_time(run);
     out += "| kernel | launches | time | share | class | % of roof |\n|---|---:|---:|---:|---|---:|\n";
     for (std::size_t i = 0; i < std::min(o.top, order.size()); ++i) {
       const auto& k = run.kernels[order[i]];

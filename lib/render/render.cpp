@@ -2,6 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <numeric>
+
 namespace brrr {
 
 std::optional<Format> parse_format(std::string_view s) {
@@ -9,7 +12,17 @@ std::optional<Format> parse_format(std::string_view s) {
   if (s == "json") return Format::json;
   if (s == "md" || s == "markdown") return Format::md;
   if (s == "csv") return Format::csv;
+  if (s == "html") return Format::html;
   return std::nullopt;
+}
+
+std::vector<std::size_t> kernels_by_time(const Run& run) {
+  std::vector<std::size_t> order(run.kernels.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) {
+    return run.kernels[x].attributed_ns > run.kernels[y].attributed_ns;
+  });
+  return order;
 }
 
 std::string render(const Report& report, Format format, const RenderOptions& options) {
@@ -22,6 +35,8 @@ std::string render(const Report& report, Format format, const RenderOptions& opt
     return render_markdown(report, options);
   case Format::csv:
     return render_csv(report);
+  case Format::html:
+    return render_html(report);
   }
   return {};
 }

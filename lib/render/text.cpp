@@ -10,13 +10,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
 
 namespace brrr {
 
-namespace {
-
-// Columns a UTF-8 string takes: one per code point (brrr prints no wide characters).
 std::size_t display_width(std::string_view s) {
   return static_cast<std::size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; }));
 }
@@ -27,21 +23,47 @@ std::string pad_right(std::string s, std::size_t width) {
   return s;
 }
 
-std::string pad_left(const std::string& s, std::size_t width) {
-  const std::size_t w = display_width(s);
-  return w < width ? std::string(width - w, ' ') + s : s;
-}
-
-// Cuts to `width` columns, marking the cut with an ellipsis.
-std::string clip(const std::string& s, std::size_t width) {
+std::string clip(const std::string& s, std::size_t width, bool unicode) {
   if (display_width(s) <= width) return s;
+  const std::string ellipsis = unicode ? "…" : "...";
+  const std::size_t keep = width > display_width(ellipsis) ? width - display_width(ellipsis) : 0;
   std::string out;
   std::size_t columns = 0;
   for (std::size_t i = 0; i < s.size(); ++i) {
-    if ((s[i] & 0xC0) != 0x80 && ++columns > width - 1) break;
+    if ((s[i] & 0xC0) != 0x80 && ++columns > keep) break;
     out += s[i];
   }
-  return out + "…";
+  return out + ellipsis;
+}
+
+std::string command_line(const std::vector<std::string>& command) {
+  std::string out;
+  for (const auto& arg : command) {
+    if (!out.empty()) out += ' ';
+    out += arg.find(' ') != std::string::npos ? "'" + arg + "'" : arg;
+  }
+  return out;
+}
+
+std::string exit_text(const ExitStatus& e) {
+  switch (e.kind) {
+  case ExitStatus::Kind::exited:
+    return fmt::format("exit status {}", e.code);
+  case ExitStatus::Kind::signaled:
+    return fmt::format("killed by signal {}", e.signal);
+  case ExitStatus::Kind::not_started:
+    return "did not start";
+  case ExitStatus::Kind::unknown:
+    break;
+  }
+  return "exit status unknown";
+}
+
+namespace {
+
+std::string pad_left(const std::string& s, std::size_t width) {
+  const std::size_t w = display_width(s);
+  return w < width ? std::string(width - w, ' ') + s : s;
 }
 
 class Style {
@@ -81,29 +103,6 @@ std::string bar(double fraction, std::size_t width, bool unicode) {
   return out;
 }
 
-std::string command_line(const std::vector<std::string>& command) {
-  std::string out;
-  for (const auto& arg : command) {
-    if (!out.empty()) out += ' ';
-    out += arg.find(' ') != std::string::npos ? "'" + arg + "'" : arg;
-  }
-  return out;
-}
-
-std::string exit_text(const ExitStatus& e) {
-  switch (e.kind) {
-  case ExitStatus::Kind::exited:
-    return fmt::format("exit status {}", e.code);
-  case ExitStatus::Kind::signaled:
-    return fmt::format("killed by signal {}", e.signal);
-  case ExitStatus::Kind::not_started:
-    return "did not start";
-  case ExitStatus::Kind::unknown:
-    break;
-  }
-  return "exit status unknown";
-}
-
 void header(std::string& out, const Report& r, const RenderOptions& o, const Style& s) {
   const Run& run = r.run;
   std::string gpu = run.gpus.empty() ? "no GPU recorded" : run.gpus.front().name;
@@ -129,6 +128,14 @@ void verdict(std::string& out, const Report& r, const RenderOptions& o, const St
   out += wrap(v.headline, o.width, 2, 2) + "\n";
   for (const auto& note : v.notes) out += wrap(note, o.width, 2, 2) + "\n";
   out += "\n";
+}
+
+// The roofline drawn with characters, under the verdict, when asked for.
+void roofline(std::string& out, const Report& r, const RenderOptions& o, const Style& s) {
+  if (!o.roofline) return;
+  out += s.bold("ROOFLINE") + s.dim("  (FLOP/s against FLOP per DRAM byte, log-log; the kernels with the most time)") +
+         "\n";
+  out += render_terminal_roofline(r, o) + "\n";
 }
 
 void attribution(std::string& out, const Report& r, const RenderOptions& o, const Style& s) {
@@ -164,11 +171,7 @@ std::string class_label(const KernelAnalysis& a) {
 void kernels(std::string& out, const Report& r, const RenderOptions& o, const Style& s) {
   const Run& run = r.run;
   if (run.kernels.empty()) return;
-  std::vector<std::size_t> order(run.kernels.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) {
-    return run.kernels[x].attributed_ns > run.kernels[y].attributed_ns;
-  });
+  const std::vector<std::size_t> order = kernels_by_time(run);
   const std::size_t shown = std::min(o.top, order.size());
   out += s.bold("TOP KERNELS") + s.dim(fmt::format("  ({} of {}, by time)", shown, order.size())) + "\n";
   const std::size_t name_width = o.width - 66;
@@ -327,6 +330,7 @@ std::string render_text(const Report& report, const RenderOptions& options) {
   std::string out;
   header(out, report, options, style);
   verdict(out, report, options, style);
+  roofline(out, report, options, style);
   attribution(out, report, options, style);
   kernels(out, report, options, style);
   findings(out, report, options, style);
