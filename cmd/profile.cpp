@@ -27,7 +27,8 @@ Run add_profile(CLI::App& app) {
   auto options = std::make_shared<Options>();
   CLI::App* sub = app.add_subcommand("profile", "Run a CUDA program under brrr and write its report.");
   sub->add_option("-o,--output", options->output,
-                  "Report file (default: brrr-PROGRAM.json, numbered so that no report is overwritten)");
+                  "Report file (default: brrr-PROGRAM.json, or brrr-PROGRAM-HOST-rankN.json under a launcher; "
+                  "numbered so that no report is overwritten)");
   sub->add_flag("--force", options->force, "Overwrite the report file if it exists");
   sub->add_flag("-q,--quiet", options->quiet, "Do not print the verdict");
   sub->add_option("--profile", options->profile, "A hardware profile (JSON) instead of the built-in one for the GPU");
@@ -48,11 +49,10 @@ Run add_profile(CLI::App& app) {
     if (auto problem = check_counters_mode(options->counters); !problem.empty()) throw std::runtime_error(problem);
     request.counters = options->counters;
     request.counters_range = options->counters_range;
-    const std::filesystem::path output =
-        options->output.empty() ? default_report_path(request.command) : std::filesystem::path(options->output);
+    std::filesystem::path output = options->output;
     std::error_code ec;
     // Refuse before running: a long run must not end in a report that cannot be written.
-    if (!options->force && std::filesystem::exists(output, ec))
+    if (!output.empty() && !options->force && std::filesystem::exists(output, ec))
       throw std::runtime_error(output.string() +
                                ": exists; pass --force to overwrite it, or -o to choose another name");
 
@@ -63,22 +63,32 @@ Run add_profile(CLI::App& app) {
       return pass_through_status(result.launch.exit);
     }
     for (const auto& note : result.notes) std::cerr << "brrr: note: " << note << "\n";
+    const RunInfo& info = result.report.run.info;
     try {
-      write_file_atomically(output, report_to_json(result.report).dump(2) + "\n", options->force);
+      const std::string text = report_to_json(result.report).dump(2) + "\n";
+      if (output.empty())
+        output = write_numbered_file(default_report_stem(request.command, info.rank, info.host), text);
+      else
+        write_file_atomically(output, text, options->force);
     } catch (const std::exception& e) {
       std::cerr << "brrr: error: " << e.what() << "\nbrrr: the recorded data is kept in " << result.data_dir.string()
                 << "\n";
       return 125;
     }
     std::filesystem::remove_all(result.data_dir, ec);
-    if (!options->quiet) {
+    // Under a launcher every rank would print its verdict into one terminal: rank 0 speaks for
+    // the job, and `brrr merge` gives the others' side by side.
+    if (!options->quiet && (!info.rank || info.rank->rank == 0)) {
       RenderOptions render_options;
       render_options.color = use_color(STDERR_FILENO);
       render_options.unicode = use_unicode();
       render_options.top = 5;
       std::cerr << "\n" << render_text(result.report, render_options) << "\n";
     }
-    std::cerr << "brrr: report written to " << output.string() << "\n";
+    if (info.rank)
+      std::cerr << "brrr: rank " << info.rank->rank << ": report written to " << output.string() << "\n";
+    else
+      std::cerr << "brrr: report written to " << output.string() << "\n";
     return pass_through_status(result.launch.exit);
   };
 }

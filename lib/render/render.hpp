@@ -3,6 +3,7 @@
 // summaries) and for programs (JSON, CSV). Renderers read an analysed report and print; they
 // decide nothing.
 
+#include "analyse/merge.hpp"
 #include "report/report.hpp"
 
 #include <cstddef>
@@ -26,6 +27,13 @@ struct RenderOptions {
 // The kernel table, one row per kernel group, every column a number or a plain word.
 [[nodiscard]] std::string render_csv(const Report& report);
 [[nodiscard]] std::string render(const Report& report, Format format, const RenderOptions& options);
+
+// A merged report (brrr merge): the job's verdict, the ranks side by side, the straggler's
+// finding and each rank's own headline. CSV has one row per rank.
+[[nodiscard]] std::string render_merged_text(const MergedReport& merged, const RenderOptions& options);
+[[nodiscard]] std::string render_merged_markdown(const MergedReport& merged);
+[[nodiscard]] std::string render_merged_csv(const MergedReport& merged);
+[[nodiscard]] std::string render(const MergedReport& merged, Format format, const RenderOptions& options);
 
 // Word-wraps `text` to `width` columns, every line but the first indented by `indent`.
 [[nodiscard]] std::string wrap(std::string_view text, std::size_t width, std::size_t indent,
