@@ -23,8 +23,11 @@ log=$out/multigpu-log.txt
 { nvidia-smi; python3 -c 'import torch; print("torch", torch.__version__, "nccl", torch.cuda.nccl.version())'; } > "$log" 2>&1
 if command -v torchrun > /dev/null; then echo "torchrun: $(command -v torchrun)" >> "$log"; else
   echo "torchrun not on PATH: python3 -m torch.distributed.run" >> "$log"; fi
+# The GPU test of two ranks under torchrun first: it says quickly whether the rest can work.
+BRRR_SOURCE_DIR=$PWD timeout 150 "$bin/brrr_gpu_tests" -tc='two ranks*' >> "$log" 2>&1
+echo "== gpu test (two ranks under torchrun): exit $?" | tee -a "$log"
 reports=$(mktemp -d)
-timeout 560 python3 bench/multigpu.py --bin "$bin" --nproc "$nproc" --rounds "${ROUNDS:-3}" \
+timeout 420 python3 bench/multigpu.py --bin "$bin" --nproc "$nproc" --rounds "${ROUNDS:-2}" \
   --out "$out/multigpu-h100.md" --reports "$reports" --log "$log"
 status=$?
 tar -czf "$out/multigpu-reports.tar.gz" -C "$reports" .
