@@ -29,7 +29,8 @@ Run add_profile(CLI::App& app) {
   auto options = std::make_shared<Options>();
   CLI::App* sub = app.add_subcommand("profile", "Run a CUDA program under brrr and write its report.");
   sub->add_option("-o,--output", options->output,
-                  "Report file (default: brrr-PROGRAM.json, numbered so that no report is overwritten)");
+                  "Report file (default: brrr-PROGRAM.json, or brrr-PROGRAM-HOST-rankN.json under a launcher; "
+                  "numbered so that no report is overwritten)");
   sub->add_option("--html", options->html,
                   "Also write the report as one self-contained HTML page (the roofline, the verdict, the kernels)");
   sub->add_flag("--force", options->force, "Overwrite the report file (and the HTML page) if it exists");
@@ -55,11 +56,10 @@ Run add_profile(CLI::App& app) {
     request.counters = options->counters;
     request.counters_range = options->counters_range;
     request.queued_timestamps = options->queued_timestamps;
-    const std::filesystem::path output =
-        options->output.empty() ? default_report_path(request.command) : std::filesystem::path(options->output);
+    std::filesystem::path output = options->output;
     std::error_code ec;
     // Refuse before running: a long run must not end in a report that cannot be written.
-    if (!options->force && std::filesystem::exists(output, ec))
+    if (!output.empty() && !options->force && std::filesystem::exists(output, ec))
       throw std::runtime_error(output.string() +
                                ": exists; pass --force to overwrite it, or -o to choose another name");
     if (!options->html.empty() && !options->force && std::filesystem::exists(options->html, ec))
@@ -72,8 +72,13 @@ Run add_profile(CLI::App& app) {
       return pass_through_status(result.launch.exit);
     }
     for (const auto& note : result.notes) std::cerr << "brrr: note: " << note << "\n";
+    const RunInfo& info = result.report.run.info;
     try {
-      write_file_atomically(output, report_to_json(result.report).dump(2) + "\n", options->force);
+      const std::string text = report_to_json(result.report).dump(2) + "\n";
+      if (output.empty())
+        output = write_numbered_file(default_report_stem(request.command, info.rank, info.host), text);
+      else
+        write_file_atomically(output, text, options->force);
       if (!options->html.empty()) write_file_atomically(options->html, render_html(result.report), options->force);
     } catch (const std::exception& e) {
       std::cerr << "brrr: error: " << e.what() << "\nbrrr: the recorded data is kept in " << result.data_dir.string()
@@ -81,7 +86,9 @@ Run add_profile(CLI::App& app) {
       return 125;
     }
     std::filesystem::remove_all(result.data_dir, ec);
-    if (!options->quiet) {
+    // Under a launcher every rank would print its verdict into one terminal: rank 0 speaks for
+    // the job, and `brrr merge` gives the others' side by side.
+    if (!options->quiet && (!info.rank || info.rank->rank == 0)) {
       RenderOptions render_options;
       render_options.color = use_color(STDERR_FILENO);
       render_options.unicode = use_unicode();
@@ -89,7 +96,10 @@ Run add_profile(CLI::App& app) {
       render_options.roofline = isatty(STDERR_FILENO);
       std::cerr << "\n" << render_text(result.report, render_options) << "\n";
     }
-    std::cerr << "brrr: report written to " << output.string() << "\n";
+    if (info.rank)
+      std::cerr << "brrr: rank " << info.rank->rank << ": report written to " << output.string() << "\n";
+    else
+      std::cerr << "brrr: report written to " << output.string() << "\n";
     if (!options->html.empty()) std::cerr << "brrr: HTML report written to " << options->html << "\n";
     return pass_through_status(result.launch.exit);
   };

@@ -1,6 +1,7 @@
 #include "collect/session.hpp"
 
 #include "analyse/analysis.hpp"
+#include "collect/rank.hpp"
 #include "collect/stream_reader.hpp"
 #include "model/build.hpp"
 #include "report/profiles.hpp"
@@ -8,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <climits>
 #include <cstdlib>
 #include <ctime>
@@ -29,11 +31,6 @@ std::string iso_time(uint64_t realtime_ns) {
   char text[32];
   std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
   return text;
-}
-
-std::string host_name() {
-  char name[HOST_NAME_MAX + 1] = {};
-  return gethostname(name, sizeof name) == 0 ? name : "";
 }
 
 fs::path make_data_dir(const std::vector<std::string>& command) {
@@ -118,15 +115,24 @@ fs::path find_injection_library() {
   return {};
 }
 
-fs::path default_report_path(const std::vector<std::string>& command) {
+std::string host_name() {
+  char name[HOST_NAME_MAX + 1] = {};
+  return gethostname(name, sizeof name) == 0 ? name : "";
+}
+
+std::string default_report_stem(const std::vector<std::string>& command, const std::optional<RankInfo>& rank,
+                                const std::string& host) {
   std::string name = command.empty() ? "run" : fs::path(command.front()).filename().string();
   // A Python script is a better name than the interpreter.
   if (name.rfind("python", 0) == 0 && command.size() > 1 && !command[1].empty() && command[1].front() != '-')
     name = fs::path(command[1]).stem().string();
-  std::error_code ec;
-  fs::path path = "brrr-" + name + ".json";
-  for (int i = 2; fs::exists(path, ec); ++i) path = fmt::format("brrr-{}-{}.json", name, i);
-  return path;
+  if (!rank) return "brrr-" + name;
+  // The host's first label, in characters safe in a file name: "node-7.cluster" gives "node-7".
+  std::string short_host = host.substr(0, host.find('.'));
+  for (char& c : short_host)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
+  if (short_host.empty()) short_host = "host";
+  return fmt::format("brrr-{}-{}-rank{}", name, short_host, rank->rank);
 }
 
 ProfileResult profile_command(const ProfileRequest& request) {
@@ -163,6 +169,7 @@ ProfileResult profile_command(const ProfileRequest& request) {
   facts.info.command = request.command;
   facts.info.start_time = iso_time(result.launch.start_ns);
   facts.info.host = host_name();
+  facts.info.rank = rank_from_environment();
   facts.info.exit = result.launch.exit;
   facts.info.target_peak_rss_bytes = result.launch.peak_rss_bytes;
   facts.start_ns = result.launch.start_ns;

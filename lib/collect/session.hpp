@@ -53,8 +53,14 @@ void return_large_allocations();
 // (no temporary folder); a target that cannot start is reported in result.launch.
 [[nodiscard]] ProfileResult profile_command(const ProfileRequest& request);
 
-// A report name derived from the target's name that does not overwrite an existing file:
-// brrr-<name>.json, else brrr-<name>-2.json, and so on.
-[[nodiscard]] std::filesystem::path default_report_path(const std::vector<std::string>& command);
+// The default report name, without the number and extension that write_numbered_file adds:
+// brrr-<name> from the target's name (a Python script's, for python3 script.py), or
+// brrr-<name>-<host>-rank<N> when brrr runs as rank N of a job, so that the ranks of a job
+// (and of jobs on several hosts sharing a folder) each write their own report.
+[[nodiscard]] std::string default_report_stem(const std::vector<std::string>& command,
+                                              const std::optional<RankInfo>& rank, const std::string& host);
+
+// The host name (gethostname(2)); empty when it cannot be read.
+[[nodiscard]] std::string host_name();
 
 } // namespace brrr

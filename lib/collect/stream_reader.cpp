@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "collect/rank.hpp"
 #include "collect/stream_format.hpp"
 
 namespace brrr {
@@ -54,6 +55,8 @@ std::string_view record_type_name(stream::RecordType type) {
     return "tool_event";
   case stream::RecordType::dataflow:
     return "dataflow";
+  case stream::RecordType::environment:
+    return "environment";
   }
   return {};
 }
@@ -92,7 +95,7 @@ std::string as_string(std::span<const std::byte> bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
-std::vector<std::string> split_command_line(std::span<const std::byte> bytes) {
+std::vector<std::string> split_nul_separated(std::span<const std::byte> bytes) {
   std::vector<std::string> arguments;
   std::string_view rest(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   while (!rest.empty()) {
@@ -308,6 +311,8 @@ private:
       return parse_tool_event(payload);
     case stream::RecordType::dataflow:
       return parse_dataflow(payload);
+    case stream::RecordType::environment:
+      return parse_environment(payload);
     }
     // A newer writer's record type: skipped, so that old readers still read new streams.
     ++unknown_records_;
@@ -322,7 +327,7 @@ private:
     p.pid = record.pid;
     p.parent_pid = record.parent_pid;
     p.injection_start_ns = record.start_ns;
-    p.command = split_command_line(payload.subspan(sizeof(record)));
+    p.command = split_nul_separated(payload.subspan(sizeof(record)));
     saw_time(record.start_ns);
   }
 
@@ -560,6 +565,18 @@ private:
       trace_.dataflow_compared = true;
     else
       trace_.dataflow.push_back({record.correlation_id, record.previous_correlation_id, process_});
+  }
+
+  // The process's launcher variables give its rank; an entry without '=' is skipped.
+  void parse_environment(std::span<const std::byte> payload) {
+    std::vector<std::pair<std::string, std::string>> variables;
+    for (const auto& entry : split_nul_separated(payload)) {
+      const size_t equals = entry.find('=');
+      if (equals != std::string::npos) {
+        variables.emplace_back(entry.substr(0, equals), entry.substr(equals + 1));
+      }
+    }
+    process().rank = rank_from_variables(variables);
   }
 
   void parse_tool_event(std::span<const std::byte> payload) {

@@ -835,6 +835,7 @@ private:
       s.problem = t.stream_problem;
       s.dropped_records = t.dropped_records;
       s.warnings = t.warnings;
+      s.rank = t.rank;
       run_.processes.push_back(std::move(s));
       run_.collection.dropped_records += t.dropped_records;
       if (!t.stream_complete)

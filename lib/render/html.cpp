@@ -56,6 +56,8 @@ constexpr std::array<const char*, part_count> part_colors{
     "#E69F00", // latency
     "#CC79A7", // transfer
     "#999999", // unclassified
+    "#7A4FA0", // communication
+    "#B79BD0", // communication: waiting
     "#D9D9D9", // idle: startup
     "#F0E442", // idle: launch gaps
     "#56B4E9", // idle: after syncs
@@ -63,6 +65,9 @@ constexpr std::array<const char*, part_count> part_colors{
     "#8C6D31", // idle: host work
     "#BDBDBD", // idle: teardown
 };
+
+// A part added to Part without a color here would leave a null at the end.
+static_assert(part_colors.back() != nullptr, "every part needs a color");
 
 const char* part_color(Part p) { return part_colors[static_cast<std::size_t>(p)]; }
 const char* class_color(BoundClass c) { return part_color(kernel_part(c)); }

@@ -1,5 +1,7 @@
 #include "render/render.hpp"
 
+#include "report/merged.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -37,6 +39,20 @@ std::string render(const Report& report, Format format, const RenderOptions& opt
     return render_csv(report);
   case Format::html:
     return render_html(report);
+  }
+  return {};
+}
+
+std::string render(const MergedReport& merged, Format format, const RenderOptions& options) {
+  switch (format) {
+  case Format::text:
+    return render_merged_text(merged, options);
+  case Format::json:
+    return merged_to_json(merged).dump(2) + "\n";
+  case Format::md:
+    return render_merged_markdown(merged);
+  case Format::csv:
+    return render_merged_csv(merged);
   }
   return {};
 }

@@ -3,6 +3,7 @@
 // summaries, a self-contained HTML page with the roofline) and for programs (JSON, CSV).
 // Renderers read an analysed report and print; they decide nothing.
 
+#include "analyse/merge.hpp"
 #include "report/report.hpp"
 
 #include <cstddef>
@@ -36,19 +37,19 @@ struct RenderOptions {
 [[nodiscard]] std::string render_terminal_roofline(const Report& report, const RenderOptions& options);
 [[nodiscard]] std::string render(const Report& report, Format format, const RenderOptions& options);
 
-// Columns a UTF-8 string takes: one per code point (brrr prints no wide characters).
-[[nodiscard]] std::size_t display_width(std::string_view s);
-// Pads with spaces to `width` columns.
-[[nodiscard]] std::string pad_right(std::string s, std::size_t width);
-// Cuts to `width` columns, marking the cut with an ellipsis ("..." without Unicode).
-[[nodiscard]] std::string clip(const std::string& s, std::size_t width, bool unicode = true);
-
 // The kernel groups of a run, most attributed time first (ties keep the report's order).
 [[nodiscard]] std::vector<std::size_t> kernels_by_time(const Run& run);
 
 // The program's command line, arguments with spaces quoted; how the program ended, in words.
 [[nodiscard]] std::string command_line(const std::vector<std::string>& command);
 [[nodiscard]] std::string exit_text(const ExitStatus& e);
+
+// A merged report (brrr merge): the job's verdict, the ranks side by side, the straggler's
+// finding and each rank's own headline. CSV has one row per rank.
+[[nodiscard]] std::string render_merged_text(const MergedReport& merged, const RenderOptions& options);
+[[nodiscard]] std::string render_merged_markdown(const MergedReport& merged);
+[[nodiscard]] std::string render_merged_csv(const MergedReport& merged);
+[[nodiscard]] std::string render(const MergedReport& merged, Format format, const RenderOptions& options);
 
 // Word-wraps `text` to `width` columns, every line but the first indented by `indent`.
 [[nodiscard]] std::string wrap(std::string_view text, std::size_t width, std::size_t indent,

@@ -4,6 +4,7 @@
 // their numbers are written over the lines. Only the roofs of the precisions the marked
 // kernels ran at are drawn: a dozen rows cannot tell apart peaks a factor of two apart.
 
+#include "render/layout.hpp"
 #include "render/render.hpp"
 #include "render/roofline_chart.hpp"
 

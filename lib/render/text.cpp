@@ -2,6 +2,7 @@
 // that matter, the suggestions with their savings, and what will not help. Fits `width`
 // columns; colors only when asked.
 
+#include "render/layout.hpp"
 #include "render/render.hpp"
 
 #include "model/format.hpp"
@@ -12,29 +13,6 @@
 #include <cmath>
 
 namespace brrr {
-
-std::size_t display_width(std::string_view s) {
-  return static_cast<std::size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; }));
-}
-
-std::string pad_right(std::string s, std::size_t width) {
-  const std::size_t w = display_width(s);
-  if (w < width) s.append(width - w, ' ');
-  return s;
-}
-
-std::string clip(const std::string& s, std::size_t width, bool unicode) {
-  if (display_width(s) <= width) return s;
-  const std::string ellipsis = unicode ? "…" : "...";
-  const std::size_t keep = width > display_width(ellipsis) ? width - display_width(ellipsis) : 0;
-  std::string out;
-  std::size_t columns = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if ((s[i] & 0xC0) != 0x80 && ++columns > keep) break;
-    out += s[i];
-  }
-  return out + ellipsis;
-}
 
 std::string command_line(const std::vector<std::string>& command) {
   std::string out;
@@ -60,27 +38,6 @@ std::string exit_text(const ExitStatus& e) {
 }
 
 namespace {
-
-std::string pad_left(const std::string& s, std::size_t width) {
-  const std::size_t w = display_width(s);
-  return w < width ? std::string(width - w, ' ') + s : s;
-}
-
-class Style {
-public:
-  explicit Style(bool color) : color_(color) {}
-  [[nodiscard]] std::string bold(const std::string& s) const { return wrap_in("1", s); }
-  [[nodiscard]] std::string dim(const std::string& s) const { return wrap_in("2", s); }
-  [[nodiscard]] std::string severity(Severity sev, const std::string& s) const {
-    return wrap_in(sev == Severity::high ? "1;31" : sev == Severity::medium ? "33" : "36", s);
-  }
-
-private:
-  [[nodiscard]] std::string wrap_in(const char* code, const std::string& s) const {
-    return color_ ? fmt::format("\033[{}m{}\033[0m", code, s) : s;
-  }
-  bool color_;
-};
 
 std::string bar(double fraction, std::size_t width, bool unicode) {
   const double cells = std::clamp(fraction, 0.0, 1.0) * static_cast<double>(width);
@@ -149,14 +106,17 @@ void attribution(std::string& out, const Report& r, const RenderOptions& o, cons
            pad_left(format_percent(a.fraction(ns)), 5) + pad_left(format_duration(static_cast<double>(ns)), 10) +
            (show_gpu ? pad_left(format_percent(g.fraction(gpu_ns)), 9) : std::string()) + "\n";
   };
-  for (auto regime : {Regime::compute, Regime::memory, Regime::overhead, Regime::unknown}) {
+  for (auto regime : all_regimes) {
     const uint64_t ns = a.regime_ns(regime);
-    if (ns == 0 && regime == Regime::unknown) continue;
+    if (ns == 0 && (regime == Regime::unknown || regime == Regime::communication)) continue;
     row(std::string(to_string(regime)), ns, g.regime_ns(regime), true, 2);
+    // Compute and memory have one part each, and so has communication until ranks are compared.
+    const bool split =
+        regime == Regime::overhead || (regime == Regime::communication && a.get(Part::communication_wait) > 0);
     for (std::size_t i = 0; i < part_count; ++i) {
       const auto p = static_cast<Part>(i);
       if (regime_of(p) != regime || a.get(p) == 0) continue;
-      if (regime != Regime::overhead) continue; // compute and memory have one part each
+      if (!split) continue;
       const bool startup_or_teardown = p == Part::idle_startup || p == Part::idle_teardown;
       row(std::string(part_label(p)), a.get(p), g.get(p), !startup_or_teardown, 4);
     }
@@ -165,6 +125,7 @@ void attribution(std::string& out, const Report& r, const RenderOptions& o, cons
 }
 
 std::string class_label(const KernelAnalysis& a) {
+  if (a.bound == BoundClass::communication) return "comm";
   return a.bound == BoundClass::unknown ? "?" : std::string(to_string(a.bound));
 }
 
@@ -190,7 +151,7 @@ void kernels(std::string& out, const Report& r, const RenderOptions& o, const St
                                             : format_bandwidth(a.achieved_dram_bytes_per_s);
       if (a.intensity)
         intensity = *a.intensity >= 100 ? fmt::format("{:.0f}", *a.intensity) : fmt::format("{:.2g}", *a.intensity);
-      if (a.bound != BoundClass::unknown) roof = format_percent(a.roof_fraction);
+      if (on_roofline(a.bound)) roof = format_percent(a.roof_fraction);
     }
     out += "  " + pad_right(clip(k.name, name_width - 1), name_width) +
            pad_left(format_count(static_cast<double>(k.launches)), 9) +
@@ -215,27 +176,6 @@ void kernels(std::string& out, const Report& r, const RenderOptions& o, const St
     }
   }
   out += "\n";
-}
-
-void findings(std::string& out, const Report& r, const RenderOptions& o, const Style& s) {
-  const Verdict& v = r.analysis.verdict;
-  if (!v.findings.empty()) {
-    out += s.bold("SUGGESTIONS") + s.dim("  (ranked by estimated saving)") + "\n";
-    for (std::size_t i = 0; i < v.findings.size(); ++i) {
-      const auto& f = v.findings[i];
-      out += fmt::format("  {}. {} {} — saves up to {} ({})\n", i + 1,
-                         s.severity(f.severity, fmt::format("[{}]", to_string(f.severity))), s.bold(f.rule_id),
-                         format_duration(static_cast<double>(f.saving_ns)), format_percent(f.saving_fraction));
-      out += wrap(f.message, o.width, 5, 5) + "\n";
-      out += wrap("→ " + f.suggestion, o.width, 7, 5) + "\n";
-    }
-    out += "\n";
-  }
-  if (!v.will_not_help.empty()) {
-    out += s.bold("WHAT WILL NOT HELP") + "\n";
-    for (const auto& w : v.will_not_help) out += wrap("- " + w, o.width, 4, 2) + "\n";
-    out += "\n";
-  }
 }
 
 void ranges(std::string& out, const Report& r, const RenderOptions& o, const Style& s) {
@@ -269,6 +209,26 @@ void ranges(std::string& out, const Report& r, const RenderOptions& o, const Sty
 
 } // namespace
 
+void text_findings(std::string& out, const Verdict& v, const RenderOptions& o, const Style& s) {
+  if (!v.findings.empty()) {
+    out += s.bold("SUGGESTIONS") + s.dim("  (ranked by estimated saving)") + "\n";
+    for (std::size_t i = 0; i < v.findings.size(); ++i) {
+      const auto& f = v.findings[i];
+      out += fmt::format("  {}. {} {} — saves up to {} ({})\n", i + 1,
+                         s.severity(f.severity, fmt::format("[{}]", to_string(f.severity))), s.bold(f.rule_id),
+                         format_duration(static_cast<double>(f.saving_ns)), format_percent(f.saving_fraction));
+      out += wrap(f.message, o.width, 5, 5) + "\n";
+      out += wrap("→ " + f.suggestion, o.width, 7, 5) + "\n";
+    }
+    out += "\n";
+  }
+  if (!v.will_not_help.empty()) {
+    out += s.bold("WHAT WILL NOT HELP") + "\n";
+    for (const auto& w : v.will_not_help) out += wrap("- " + w, o.width, 4, 2) + "\n";
+    out += "\n";
+  }
+}
+
 std::string_view part_label(Part p) {
   switch (p) {
   case Part::compute:
@@ -281,6 +241,10 @@ std::string_view part_label(Part p) {
     return "host↔device copies";
   case Part::unclassified:
     return "kernels, no counters";
+  case Part::communication:
+    return "collectives";
+  case Part::communication_wait:
+    return "collectives: waiting";
   case Part::idle_startup:
     return "idle: startup";
   case Part::idle_launch:
@@ -333,7 +297,7 @@ std::string render_text(const Report& report, const RenderOptions& options) {
   roofline(out, report, options, style);
   attribution(out, report, options, style);
   kernels(out, report, options, style);
-  findings(out, report, options, style);
+  text_findings(out, report.analysis.verdict, options, style);
   ranges(out, report, options, style);
   while (out.size() >= 2 && out[out.size() - 1] == '\n' && out[out.size() - 2] == '\n') out.pop_back();
   return out;

@@ -42,9 +42,19 @@ public:
 [[nodiscard]] nlohmann::json read_json_file(const std::filesystem::path& path);
 [[nodiscard]] Report read_report(const std::filesystem::path& path);
 
+// Derives the analysis again from the run, with the report's hardware profile and ceilings:
+// what every reader of a saved report does before using it.
+void reanalyse(Report& report);
+
 // Writes `text` to `path` atomically (a temporary file in the same folder, then rename),
 // so that a reader never sees half a file and a failure never leaves one behind.
 // Refuses to replace an existing file unless `overwrite`. Throws std::runtime_error.
 void write_file_atomically(const std::filesystem::path& path, const std::string& text, bool overwrite);
+
+// Writes `text` atomically to the first of <stem>.json, <stem>-2.json, <stem>-3.json, ... that
+// does not exist, and returns that path. The name is claimed with link(2), so two processes
+// writing the same stem at once (two ranks of a job in one folder) never replace each other's
+// file: the second moves on to the next number. Throws std::runtime_error.
+[[nodiscard]] std::filesystem::path write_numbered_file(const std::string& stem, const std::string& text);
 
 } // namespace brrr

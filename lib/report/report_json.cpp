@@ -2,6 +2,7 @@
 // included, for scripts; reading takes only the measured parts, checks them, and leaves the
 // analysis to be derived again.
 
+#include "report/json_parts.hpp"
 #include "report/json_reader.hpp"
 #include "report/profiles.hpp"
 #include "report/report.hpp"
@@ -110,13 +111,29 @@ ExitStatus exit_from(const JsonReader& r) {
   return e;
 }
 
-ojson attribution_json(const Attribution& a) {
-  ojson parts = ojson::object();
-  for (std::size_t i = 0; i < part_count; ++i) parts[std::string(to_string(static_cast<Part>(i)))] = a.ns[i];
-  ojson regimes = ojson::object();
-  for (auto r : {Regime::compute, Regime::memory, Regime::overhead, Regime::unknown})
-    regimes[std::string(to_string(r))] = a.regime_ns(r);
-  return {{"wall_ns", a.wall_ns}, {"parts_ns", parts}, {"regimes_ns", regimes}, {"gpu_busy_ns", a.gpu_busy_ns()}};
+ojson optional_u32(const std::optional<uint32_t>& v) { return v ? ojson(*v) : ojson(nullptr); }
+
+ojson rank_json(const std::optional<RankInfo>& rank) {
+  if (!rank) return nullptr;
+  return {{"launcher", rank->launcher},
+          {"variable", rank->variable},
+          {"rank", rank->rank},
+          {"local_rank", optional_u32(rank->local_rank)},
+          {"world_size", optional_u32(rank->world_size)}};
+}
+
+// Optional: reports written before ranks were recorded have no key, like a run without a launcher.
+std::optional<RankInfo> rank_from(const JsonReader& parent) {
+  const auto r = parent.optional("rank");
+  if (!r) return std::nullopt;
+  RankInfo rank;
+  rank.launcher = r->at("launcher").str();
+  rank.variable = r->at("variable").str();
+  rank.rank = r->at("rank").u32();
+  if (auto local = r->optional("local_rank")) rank.local_rank = local->u32();
+  if (auto size = r->optional("world_size")) rank.world_size = size->u32();
+  if (rank.world_size && *rank.world_size <= rank.rank) r->at("world_size").fail("must be larger than rank");
+  return rank;
 }
 
 ojson kernel_json(const KernelGroup& k, const KernelAnalysis* a) {
@@ -261,17 +278,6 @@ std::vector<std::pair<uint32_t, uint64_t>> pairs_from(const JsonReader& r, std::
   return out;
 }
 
-ojson finding_json(const Finding& f) {
-  return {{"rule", f.rule_id},
-          {"severity", std::string(to_string(f.severity))},
-          {"message", f.message},
-          {"suggestion", f.suggestion},
-          {"evidence", evidence_json(f.evidence)},
-          {"saving_ns", f.saving_ns},
-          {"saving_fraction", f.saving_fraction},
-          {"kernels", f.kernels}};
-}
-
 void check_attribution_sums(const Run& run, const JsonReader& r) {
   uint64_t sum = 0;
   for (const auto& k : run.kernels) sum += k.attributed_ns;
@@ -294,6 +300,36 @@ void check_attribution_sums(const Run& run, const JsonReader& r) {
 
 } // namespace
 
+nlohmann::ordered_json attribution_json(const Attribution& a) {
+  ojson parts = ojson::object();
+  for (std::size_t i = 0; i < part_count; ++i) parts[std::string(to_string(static_cast<Part>(i)))] = a.ns[i];
+  ojson regimes = ojson::object();
+  for (auto r : all_regimes) regimes[std::string(to_string(r))] = a.regime_ns(r);
+  return {{"wall_ns", a.wall_ns}, {"parts_ns", parts}, {"regimes_ns", regimes}, {"gpu_busy_ns", a.gpu_busy_ns()}};
+}
+
+nlohmann::ordered_json finding_json(const Finding& f) {
+  return {{"rule", f.rule_id},
+          {"severity", std::string(to_string(f.severity))},
+          {"message", f.message},
+          {"suggestion", f.suggestion},
+          {"evidence", evidence_json(f.evidence)},
+          {"saving_ns", f.saving_ns},
+          {"saving_fraction", f.saving_fraction},
+          {"kernels", f.kernels}};
+}
+
+nlohmann::ordered_json verdict_json(const Verdict& v) {
+  ojson findings = ojson::array();
+  for (const auto& f : v.findings) findings.push_back(finding_json(f));
+  return {{"regime", std::string(to_string(v.regime))},
+          {"regime_fraction", v.regime_fraction},
+          {"headline", v.headline},
+          {"findings", std::move(findings)},
+          {"will_not_help", v.will_not_help},
+          {"notes", v.notes}};
+}
+
 nlohmann::ordered_json report_to_json(const Report& report) {
   const Run& run = report.run;
   const Analysis& analysis = report.analysis;
@@ -303,6 +339,7 @@ nlohmann::ordered_json report_to_json(const Report& report) {
   j["run"] = {{"command", run.info.command},
               {"start_time", run.info.start_time},
               {"host", run.info.host},
+              {"rank", rank_json(run.info.rank)},
               {"exit", exit_json(run.info.exit)},
               {"complete", run.info.complete},
               {"incomplete_reasons", run.info.incomplete_reasons},
@@ -352,19 +389,12 @@ nlohmann::ordered_json report_to_json(const Report& report) {
                          {"complete", p.complete},
                          {"problem", p.problem},
                          {"dropped_records", p.dropped_records},
-                         {"warnings", p.warnings}});
+                         {"warnings", p.warnings},
+                         {"rank", rank_json(p.rank)}});
   j["processes"] = std::move(processes);
   j["attribution"] = {{"process", attribution_json(analysis.process)},
                       {"gpu_active", attribution_json(analysis.gpu_active)}};
-  const auto& v = analysis.verdict;
-  ojson findings = ojson::array();
-  for (const auto& f : v.findings) findings.push_back(finding_json(f));
-  j["verdict"] = {{"regime", std::string(to_string(v.regime))},
-                  {"regime_fraction", v.regime_fraction},
-                  {"headline", v.headline},
-                  {"findings", std::move(findings)},
-                  {"will_not_help", v.will_not_help},
-                  {"notes", v.notes}};
+  j["verdict"] = verdict_json(analysis.verdict);
   ojson kernels = ojson::array();
   for (std::size_t i = 0; i < run.kernels.size(); ++i)
     kernels.push_back(kernel_json(run.kernels[i], i < analysis.kernels.size() ? &analysis.kernels[i] : nullptr));
@@ -426,6 +456,7 @@ Report report_from_json(const json& j, const std::string& source) {
   run.info.command = rr.at("command").strings();
   run.info.start_time = rr.at("start_time").str();
   run.info.host = rr.at("host").str();
+  run.info.rank = rank_from(rr);
   run.info.exit = exit_from(rr.at("exit"));
   run.info.complete = rr.at("complete").boolean();
   run.info.incomplete_reasons = rr.at("incomplete_reasons").strings();
@@ -478,6 +509,7 @@ Report report_from_json(const json& j, const std::string& source) {
     s.problem = p.at("problem").str();
     s.dropped_records = p.at("dropped_records").u64();
     s.warnings = p.at("warnings").strings();
+    s.rank = rank_from(p);
     run.processes.push_back(std::move(s));
   }
   for (const auto& k : r.at("kernels").items()) run.kernels.push_back(kernel_from(k));
@@ -547,54 +579,102 @@ json read_json_file(const std::filesystem::path& path) {
 
 Report read_report(const std::filesystem::path& path) { return report_from_json(read_json_file(path), path.string()); }
 
-void write_file_atomically(const std::filesystem::path& path, const std::string& text, bool overwrite) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (!overwrite && fs::exists(path, ec))
-    throw std::runtime_error(path.string() + ": exists; pass --force to overwrite it");
-  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
-  std::string tmpl = (dir / ("." + path.filename().string() + ".XXXXXX")).string();
-  const int fd = mkstemp(tmpl.data());
-  if (fd < 0)
-    throw std::runtime_error(path.string() + ": cannot write in " + dir.string() + " (" + std::strerror(errno) + ")");
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
+void reanalyse(Report& report) {
+  report.analysis =
+      analyse(report.run, report.profile ? &*report.profile : nullptr, {report.analysis.ceilings, ClassifyLimits{}});
+}
+
+namespace {
+
+// The text written to a temporary file beside its destination, fsync'd, with the mode of an
+// ordinary file of the user's; removed on destruction unless it was published under its name.
+class StagedFile {
+public:
+  StagedFile(const std::filesystem::path& path, const std::string& text) {
+    const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+    std::string name = (dir / ("." + path.filename().string() + ".XXXXXX")).string();
+    const int fd = mkstemp(name.data());
+    if (fd < 0)
+      throw std::runtime_error(path.string() + ": cannot write in " + dir.string() + " (" + std::strerror(errno) + ")");
+    temporary_ = std::move(name);
+    // A constructor that throws runs no destructor: each failure removes the file itself.
+    auto fail = [&](int err) {
+      ::unlink(temporary_.c_str());
+      throw std::runtime_error(path.string() + ": cannot write (" + std::strerror(err) + ")");
+    };
+    std::size_t done = 0;
+    while (done < text.size()) {
+      const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        const int err = n == 0 ? EIO : errno;
+        ::close(fd);
+        fail(err);
+      }
+      done += static_cast<std::size_t>(n);
+    }
+    if (::fsync(fd) != 0) {
       const int err = errno;
       ::close(fd);
-      ::unlink(tmpl.c_str());
-      throw std::runtime_error(path.string() + ": cannot write (" + std::strerror(err) + ")");
+      fail(err);
     }
-    done += static_cast<std::size_t>(n);
+    if (::close(fd) != 0) fail(errno);
+    // mkstemp creates the file 0600; a report is an ordinary file of the user's.
+    const mode_t mask = ::umask(0);
+    ::umask(mask);
+    ::chmod(temporary_.c_str(), 0666 & ~mask);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+  StagedFile(const StagedFile&) = delete;
+  StagedFile& operator=(const StagedFile&) = delete;
+  ~StagedFile() {
+    if (!temporary_.empty()) ::unlink(temporary_.c_str());
+  }
+
+  // Gives the file the name `path` unless that name exists. link(2) fails when the name exists,
+  // so no check-then-write race can replace another writer's file. Returns false when the name
+  // is taken; throws on other failures.
+  bool publish_new(const std::filesystem::path& path) {
+    if (::link(temporary_.c_str(), path.c_str()) == 0) return true;
     const int err = errno;
-    ::unlink(tmpl.c_str());
+    if (err == EEXIST) return false;
+    // Some file systems have no hard links; there a check just before the rename must do.
+    std::error_code ec;
+    if ((err == EPERM || err == ENOTSUP || err == EOPNOTSUPP) && !std::filesystem::exists(path, ec)) {
+      publish_replacing(path);
+      return true;
+    }
     throw std::runtime_error(path.string() + ": cannot write (" + std::strerror(err) + ")");
   }
-  // mkstemp creates the file 0600; a report is an ordinary file of the user's.
-  const mode_t mask = ::umask(0);
-  ::umask(mask);
-  ::chmod(tmpl.c_str(), 0666 & ~mask);
-  if (!overwrite) {
-    // link() fails if the name exists, closing the race between the check above and now.
-    if (::link(tmpl.c_str(), path.c_str()) != 0) {
-      const int err = errno;
-      // Some file systems have no hard links; there the existence check above must do.
-      if ((err == EPERM || err == ENOTSUP || err == EOPNOTSUPP) && ::rename(tmpl.c_str(), path.c_str()) == 0) return;
-      ::unlink(tmpl.c_str());
-      throw std::runtime_error(path.string() + (err == EEXIST
-                                                    ? ": exists; pass --force to overwrite it"
-                                                    : ": cannot write (" + std::string(std::strerror(err)) + ")"));
-    }
-    ::unlink(tmpl.c_str());
-  } else if (::rename(tmpl.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmpl.c_str());
-    throw std::runtime_error(path.string() + ": cannot write (" + std::strerror(err) + ")");
+
+  // Gives the file the name `path`, replacing what is there.
+  void publish_replacing(const std::filesystem::path& path) {
+    if (::rename(temporary_.c_str(), path.c_str()) != 0)
+      throw std::runtime_error(path.string() + ": cannot write (" + std::strerror(errno) + ")");
+    temporary_.clear();
   }
+
+private:
+  std::string temporary_;
+};
+
+} // namespace
+
+void write_file_atomically(const std::filesystem::path& path, const std::string& text, bool overwrite) {
+  std::error_code ec;
+  if (!overwrite && std::filesystem::exists(path, ec))
+    throw std::runtime_error(path.string() + ": exists; pass --force to overwrite it");
+  StagedFile staged(path, text);
+  if (overwrite)
+    staged.publish_replacing(path);
+  else if (!staged.publish_new(path))
+    throw std::runtime_error(path.string() + ": exists; pass --force to overwrite it");
+}
+
+std::filesystem::path write_numbered_file(const std::string& stem, const std::string& text) {
+  std::filesystem::path path = stem + ".json";
+  StagedFile staged(path, text);
+  for (int number = 2; !staged.publish_new(path); ++number) path = stem + "-" + std::to_string(number) + ".json";
+  return path;
 }
 
 } // namespace brrr

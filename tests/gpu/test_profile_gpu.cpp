@@ -2,6 +2,8 @@
 // crashes, process chains and PyTorch. The programs are the build's own (demo, launch loop,
 // reference kernels, test target), found next to this test executable.
 
+#include "paths.hpp"
+
 #include "analyse/analysis.hpp"
 #include "analyse/rules.hpp"
 #include "report/report.hpp"
@@ -29,8 +31,8 @@ extern char** environ;
 namespace {
 
 namespace fs = std::filesystem;
-
-fs::path bin_dir() { return fs::read_symlink("/proc/self/exe").parent_path(); }
+using brrr::gpu_testing::bin_dir;
+using brrr::gpu_testing::source_dir;
 
 fs::path scratch() {
   static const fs::path dir = [] {
@@ -107,12 +109,6 @@ const brrr::KernelGroup* find_kernel(const brrr::Run& run, const std::string& fu
 }
 
 std::string program(const std::string& name) { return (bin_dir() / name).string(); }
-
-// The source tree: $BRRR_SOURCE_DIR (ctest sets it), else the current folder.
-fs::path source_dir() {
-  const char* dir = std::getenv("BRRR_SOURCE_DIR");
-  return dir && *dir ? fs::path(dir) : fs::current_path();
-}
 
 } // namespace
 

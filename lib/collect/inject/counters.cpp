@@ -18,6 +18,7 @@
 
 #include "collect/inject/driver.hpp"
 #include "collect/kernel_signature.hpp"
+#include "model/communication.hpp"
 #include "model/counters.hpp"
 
 namespace brrr::inject {
@@ -122,6 +123,12 @@ struct CountersState {
 
 // Never freed, like the rest of the library's state: callbacks may run until the end.
 CountersState* g_counters = nullptr;
+
+// Kernel replay runs a launch once per counter pass; a collective replayed on one rank would
+// wait for peers that run it once, and hang the job.
+constexpr const char* communication_gap_reason =
+    "a communication library's kernel (NCCL): not replayed for counters, because a collective replayed on one rank "
+    "would wait forever for the other ranks";
 
 // Per application thread: launch callbacks nest (a runtime launch calls the driver), and only
 // the outermost one samples.
@@ -595,6 +602,11 @@ void on_launch(CUpti_CallbackDomain domain, CUpti_CallbackId id, const CUpti_Cal
     if (t_sampled_enough.count(key) != 0) return;
     std::lock_guard lock(s.mutex);
     uint32_t& count = s.sampled[key];
+    if (cb.symbolName != nullptr && is_communication_kernel(cb.symbolName)) {
+      if (count++ == 0) add_gap(s, cb, communication_gap_reason);
+      t_sampled_enough.insert(key);
+      return;
+    }
     if (!s.unavailable.empty()) {
       if (count++ == 0) add_gap(s, cb, s.unavailable);
       t_sampled_enough.insert(key);
