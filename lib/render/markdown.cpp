@@ -4,6 +4,7 @@
 #include "render/render.hpp"
 
 #include "model/format.hpp"
+#include "render/layout.hpp"
 
 #include <fmt/format.h>
 
@@ -12,23 +13,7 @@
 
 namespace brrr {
 
-namespace {
-
-// Pipes and newlines would break a table cell.
-std::string cell(std::string s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '|')
-      out += "\\|";
-    else if (c == '\n')
-      out += ' ';
-    else
-      out += c;
-  }
-  return out;
-}
-
-} // namespace
+using layout::markdown_cell;
 
 std::string render_markdown(const Report& r, const RenderOptions& o) {
   const Run& run = r.run;
@@ -36,9 +21,9 @@ std::string render_markdown(const Report& r, const RenderOptions& o) {
   std::string out;
   std::string command;
   for (const auto& arg : run.info.command) command += (command.empty() ? "" : " ") + arg;
-  out += fmt::format("## brrr: `{}`\n\n", cell(command));
+  out += fmt::format("## brrr: `{}`\n\n", markdown_cell(command));
   out += fmt::format("{} · wall {} · GPU active {}{}\n\n",
-                     run.gpus.empty() ? "no GPU recorded" : cell(run.gpus.front().name),
+                     run.gpus.empty() ? "no GPU recorded" : markdown_cell(run.gpus.front().name),
                      format_duration(static_cast<double>(run.timeline.wall_ns)),
                      format_duration(static_cast<double>(run.timeline.gpu_end_ns - run.timeline.gpu_begin_ns)),
                      run.info.complete ? "" : " · **incomplete**");
@@ -70,7 +55,7 @@ std::string render_markdown(const Report& r, const RenderOptions& o) {
       const auto& k = run.kernels[order[i]];
       const auto& ka = a.kernels[order[i]];
       out +=
-          fmt::format("| `{}` | {} | {} | {} | {} | {} |\n", cell(k.name.substr(0, 80)),
+          fmt::format("| `{}` | {} | {} | {} | {} | {} |\n", markdown_cell(k.name.substr(0, 80)),
                       format_count(static_cast<double>(k.launches)), format_duration(static_cast<double>(k.total_ns)),
                       format_percent(a.process.fraction(k.attributed_ns)), to_string(ka.bound),
                       ka.bound == BoundClass::unknown ? "–" : format_percent(ka.roof_fraction));

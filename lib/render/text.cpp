@@ -5,6 +5,7 @@
 #include "render/render.hpp"
 
 #include "model/format.hpp"
+#include "render/layout.hpp"
 
 #include <fmt/format.h>
 
@@ -16,49 +17,7 @@ namespace brrr {
 
 namespace {
 
-// Columns a UTF-8 string takes: one per code point (brrr prints no wide characters).
-std::size_t display_width(std::string_view s) {
-  return static_cast<std::size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; }));
-}
-
-std::string pad_right(std::string s, std::size_t width) {
-  const std::size_t w = display_width(s);
-  if (w < width) s.append(width - w, ' ');
-  return s;
-}
-
-std::string pad_left(const std::string& s, std::size_t width) {
-  const std::size_t w = display_width(s);
-  return w < width ? std::string(width - w, ' ') + s : s;
-}
-
-// Cuts to `width` columns, marking the cut with an ellipsis.
-std::string clip(const std::string& s, std::size_t width) {
-  if (display_width(s) <= width) return s;
-  std::string out;
-  std::size_t columns = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if ((s[i] & 0xC0) != 0x80 && ++columns > width - 1) break;
-    out += s[i];
-  }
-  return out + "…";
-}
-
-class Style {
-public:
-  explicit Style(bool color) : color_(color) {}
-  [[nodiscard]] std::string bold(const std::string& s) const { return wrap_in("1", s); }
-  [[nodiscard]] std::string dim(const std::string& s) const { return wrap_in("2", s); }
-  [[nodiscard]] std::string severity(Severity sev, const std::string& s) const {
-    return wrap_in(sev == Severity::high ? "1;31" : sev == Severity::medium ? "33" : "36", s);
-  }
-
-private:
-  [[nodiscard]] std::string wrap_in(const char* code, const std::string& s) const {
-    return color_ ? fmt::format("\033[{}m{}\033[0m", code, s) : s;
-  }
-  bool color_;
-};
+using namespace layout;
 
 std::string bar(double fraction, std::size_t width, bool unicode) {
   const double cells = std::clamp(fraction, 0.0, 1.0) * static_cast<double>(width);
@@ -77,15 +36,6 @@ std::string bar(double fraction, std::size_t width, bool unicode) {
   } else {
     out.append(full, '#');
     out.append(width - full, '.');
-  }
-  return out;
-}
-
-std::string command_line(const std::vector<std::string>& command) {
-  std::string out;
-  for (const auto& arg : command) {
-    if (!out.empty()) out += ' ';
-    out += arg.find(' ') != std::string::npos ? "'" + arg + "'" : arg;
   }
   return out;
 }
