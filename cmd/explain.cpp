@@ -1,13 +1,11 @@
 // brrr explain REPORT: re-renders a saved report, analysing it again (with another hardware
-// profile or other ceilings, if asked).
+// profile or other ceilings, if asked), and checks the CI gates given with --fail-if.
 
 #include "commands.hpp"
 
 #include "render/render.hpp"
-#include "report/profiles.hpp"
 #include "report/report.hpp"
 
-#include <iostream>
 #include <unistd.h>
 
 namespace brrr::cmd {
@@ -18,6 +16,7 @@ Run add_explain(CLI::App& app) {
     std::string format = "text";
     std::size_t top = 10;
     std::string profile;
+    std::vector<std::string> fail_if;
   };
   auto options = std::make_shared<Options>();
   CLI::App* sub =
@@ -28,20 +27,15 @@ Run add_explain(CLI::App& app) {
   sub->add_option("--top", options->top, "How many kernels to list")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
   sub->add_option("--profile", options->profile, "A hardware profile (JSON) to use instead of the report's");
+  add_fail_if_option(*sub, options->fail_if,
+                     "Exit 1 if the condition holds, e.g. 'overhead > 30%' or 'rule(overhead.launch-bound)' "
+                     "(repeatable; see docs/ci.md)");
   return [options] {
-    Report report = read_report(options->report);
-    if (!options->profile.empty()) {
-      report.profile = read_profile(options->profile);
-      report.profile_missing_reason.clear();
-    }
-    report.analysis = analyse(report.run, report.profile ? &*report.profile : nullptr, {report.analysis.ceilings, {}});
-    RenderOptions render_options;
-    render_options.top = options->top;
-    render_options.color = use_color(STDOUT_FILENO);
-    render_options.unicode = use_unicode();
-    std::cout << render(report, *parse_format(options->format), render_options);
-    if (!std::cout.flush()) throw std::runtime_error("cannot write to standard output");
-    return 0;
+    const auto conditions = parse_conditions(options->fail_if, GateContext::report);
+    const Report report = read_analysed_report(options->report, options->profile);
+    print_to_stdout(
+        render(report, *parse_format(options->format), terminal_render_options(STDOUT_FILENO, options->top)));
+    return gate_status(check_gates(conditions, report));
   };
 }
 

@@ -72,11 +72,7 @@ Run add_profile(CLI::App& app) {
     }
     std::filesystem::remove_all(result.data_dir, ec);
     if (!options->quiet) {
-      RenderOptions render_options;
-      render_options.color = use_color(STDERR_FILENO);
-      render_options.unicode = use_unicode();
-      render_options.top = 5;
-      std::cerr << "\n" << render_text(result.report, render_options) << "\n";
+      std::cerr << "\n" << render_text(result.report, terminal_render_options(STDERR_FILENO, 5)) << "\n";
     }
     std::cerr << "brrr: report written to " << output.string() << "\n";
     return pass_through_status(result.launch.exit);

@@ -41,6 +41,9 @@ public:
 // and text that is not JSON or is cut short.
 [[nodiscard]] nlohmann::json read_json_file(const std::filesystem::path& path);
 [[nodiscard]] Report read_report(const std::filesystem::path& path);
+// Reads a report and analyses it again, as brrr explain and brrr diff show it: against the
+// hardware profile in `profile` when one is given, else against the report's own.
+[[nodiscard]] Report read_analysed_report(const std::filesystem::path& path, const std::filesystem::path& profile = {});
 
 // Writes `text` to `path` atomically (a temporary file in the same folder, then rename),
 // so that a reader never sees half a file and a failure never leaves one behind.
