@@ -1,5 +1,6 @@
 // brrr explain REPORT: re-renders a saved report, analysing it again (with another hardware
-// profile or other ceilings, if asked). A merged report (brrr merge) is explained as a job.
+// profile or other ceilings, if asked), and checks the CI gates given with --fail-if. A merged
+// report (brrr merge) is explained as a job.
 
 #include "commands.hpp"
 
@@ -24,6 +25,7 @@ Run add_explain(CLI::App& app) {
     bool roofline = false;
     bool no_roofline = false;
     bool ascii = false;
+    std::vector<std::string> fail_if;
   };
   auto options = std::make_shared<Options>();
   CLI::App* sub =
@@ -40,33 +42,33 @@ Run add_explain(CLI::App& app) {
   sub->add_flag("--no-roofline", options->no_roofline, "Do not draw the roofline in the text report")
       ->excludes(roofline);
   sub->add_flag("--ascii", options->ascii, "Draw bars and the roofline with ASCII characters only");
+  add_fail_if_option(*sub, options->fail_if,
+                     "Exit 1 if the condition holds, e.g. 'overhead > 30%' or 'rule(overhead.launch-bound)' "
+                     "(repeatable; see docs/ci.md)");
   return [options] {
-    RenderOptions render_options;
-    render_options.top = options->top;
-    render_options.color = use_color(STDOUT_FILENO);
-    render_options.unicode = use_unicode() && !options->ascii;
-    render_options.roofline = options->roofline || (!options->no_roofline && isatty(STDOUT_FILENO));
+    const auto conditions = parse_conditions(options->fail_if, GateContext::report);
+    RenderOptions render_options = terminal_render_options(STDOUT_FILENO, options->top);
+    render_options.unicode = render_options.unicode && !options->ascii;
+    render_options.roofline = options->roofline || (!options->no_roofline && render_options.roofline);
     const Format format = *parse_format(options->format);
     const nlohmann::json document = read_json_file(options->report);
-    std::optional<HardwareProfile> profile;
-    if (!options->profile.empty()) profile = read_profile(options->profile);
-    auto use_profile = [&](Report& report) {
-      if (!profile) return;
-      report.profile = profile;
-      report.profile_missing_reason.clear();
-    };
-    if (is_merged_report(document)) {
-      MergedReport merged = merged_from_json(document, options->report);
-      for (auto& rank : merged.ranks) use_profile(rank.report);
-      reanalyse(merged);
-      std::cout << render(merged, format, render_options);
-    } else {
-      Report report = report_from_json(document, options->report);
-      use_profile(report);
-      reanalyse(report);
-      std::cout << render(report, format, render_options);
+    if (!is_merged_report(document)) {
+      const Report report = read_analysed_report(options->report, options->profile);
+      print_to_stdout(render(report, format, render_options));
+      return gate_status(check_gates(conditions, report));
     }
-    if (!std::cout.flush()) throw std::runtime_error("cannot write to standard output");
+    if (!conditions.empty())
+      throw InputError("--fail-if checks one run's report; " + options->report + " is a merged report (brrr merge)");
+    MergedReport merged = merged_from_json(document, options->report);
+    if (!options->profile.empty()) {
+      const HardwareProfile profile = read_profile(options->profile);
+      for (auto& rank : merged.ranks) {
+        rank.report.profile = profile;
+        rank.report.profile_missing_reason.clear();
+      }
+    }
+    reanalyse(merged);
+    print_to_stdout(render(merged, format, render_options));
     return 0;
   };
 }

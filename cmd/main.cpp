@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
   register_command(cmd::add_profile);
   register_command(cmd::add_explain);
   register_command(cmd::add_merge);
+  register_command(cmd::add_diff);
 
   // `brrr profile` exits like env(1): its own failures are 125, so that they cannot be
   // mistaken for the target's exit status.

@@ -89,12 +89,7 @@ Run add_profile(CLI::App& app) {
     // Under a launcher every rank would print its verdict into one terminal: rank 0 speaks for
     // the job, and `brrr merge` gives the others' side by side.
     if (!options->quiet && (!info.rank || info.rank->rank == 0)) {
-      RenderOptions render_options;
-      render_options.color = use_color(STDERR_FILENO);
-      render_options.unicode = use_unicode();
-      render_options.top = 5;
-      render_options.roofline = isatty(STDERR_FILENO);
-      std::cerr << "\n" << render_text(result.report, render_options) << "\n";
+      std::cerr << "\n" << render_text(result.report, terminal_render_options(STDERR_FILENO, 5)) << "\n";
     }
     if (info.rank)
       std::cerr << "brrr: rank " << info.rank->rank << ": report written to " << output.string() << "\n";

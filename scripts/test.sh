@@ -6,3 +6,5 @@ cd "$(dirname "$0")/.."
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j "$(nproc)"
 ctest --test-dir build --output-on-failure -j "$(nproc)"
+# The CI gate example of docs/ci.md, on the recorded reports: proves the documented example works.
+BRRR=build/bin/brrr ./scripts/ci-gate-example.sh

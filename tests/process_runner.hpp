@@ -5,6 +5,7 @@
 
 #include "trace_builder.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -116,6 +117,22 @@ inline ProcessResult run_brrr(const std::vector<std::string>& args, ProcessOptio
   options.environment.try_emplace("LC_ALL", "C.UTF-8");
   options.environment.try_emplace("NO_COLOR", "1");
   return run_process(full, options);
+}
+
+// The lines of a text, without their newlines.
+inline std::vector<std::string> lines_of(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (pos < s.size()) {
+    const auto end = s.find('\n', pos);
+    out.push_back(s.substr(pos, end == std::string::npos ? std::string::npos : end - pos));
+    pos = end == std::string::npos ? s.size() : end + 1;
+  }
+  return out;
+}
+
+inline std::size_t count_lines(const std::string& s) {
+  return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
 }
 
 inline std::filesystem::path fixture_path(const std::string& name) { return source_path("tests/fixtures/" + name); }

@@ -57,6 +57,10 @@ std::string format_count(double n) {
   return n < 0 ? "-" + out : out;
 }
 
+std::string format_signed_duration(int64_t ns) {
+  return (ns > 0 ? "+" : "") + format_duration(static_cast<double>(ns));
+}
+
 std::string format_percent(double fraction) {
   const double p = fraction * 100;
   if (p != 0 && std::fabs(p) < 1) return fmt::format("{:.1f}%", p);

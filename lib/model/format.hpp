@@ -14,5 +14,7 @@ namespace brrr {
 [[nodiscard]] std::string format_flops(double flops);
 [[nodiscard]] std::string format_count(double n);
 [[nodiscard]] std::string format_percent(double fraction);
+// A difference: "+1.20 ms", "-3.40 s", "0 ns".
+[[nodiscard]] std::string format_signed_duration(int64_t ns);
 
 } // namespace brrr

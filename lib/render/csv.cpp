@@ -8,13 +8,15 @@
 
 namespace brrr {
 
+using namespace layout;
+
 namespace {
 
 std::string number(std::optional<double> v) { return v ? fmt::format("{:.6g}", *v) : std::string(); }
 
 } // namespace
 
-std::string csv_field(const std::string& s) {
+std::string layout::csv_field(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
   std::string out = "\"";
   for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);

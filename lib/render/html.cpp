@@ -4,6 +4,7 @@
 // the analysed report; the page's script only sorts, filters and highlights, so the page
 // reads the same without it.
 
+#include "render/layout.hpp"
 #include "render/render.hpp"
 #include "render/roofline_chart.hpp"
 
@@ -16,6 +17,8 @@
 #include <cmath>
 
 namespace brrr {
+
+using namespace layout;
 
 namespace {
 

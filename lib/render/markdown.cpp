@@ -12,20 +12,9 @@
 
 namespace brrr {
 
-std::string markdown_cell(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '|')
-      out += "\\|";
-    else if (c == '\n')
-      out += ' ';
-    else
-      out += c;
-  }
-  return out;
-}
+using namespace layout;
 
-std::string markdown_findings(const Verdict& v) {
+std::string layout::markdown_findings(const Verdict& v) {
   std::string out;
   if (!v.findings.empty()) {
     out += "### Suggestions\n\n";

@@ -13,6 +13,8 @@
 
 namespace brrr {
 
+using namespace layout;
+
 namespace {
 
 double as_double(uint64_t v) { return static_cast<double>(v); }

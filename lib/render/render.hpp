@@ -40,8 +40,7 @@ struct RenderOptions {
 // The kernel groups of a run, most attributed time first (ties keep the report's order).
 [[nodiscard]] std::vector<std::size_t> kernels_by_time(const Run& run);
 
-// The program's command line, arguments with spaces quoted; how the program ended, in words.
-[[nodiscard]] std::string command_line(const std::vector<std::string>& command);
+// How the program ended, in words.
 [[nodiscard]] std::string exit_text(const ExitStatus& e);
 
 // A merged report (brrr merge): the job's verdict, the ranks side by side, the straggler's

@@ -3,6 +3,7 @@
 
 #include "render/roofline_chart.hpp"
 
+#include "render/layout.hpp"
 #include "render/render.hpp"
 
 #include <fmt/format.h>
@@ -13,6 +14,8 @@
 #include <map>
 
 namespace brrr {
+
+using namespace layout;
 
 namespace {
 

@@ -18,6 +18,8 @@
 
 namespace brrr {
 
+using namespace layout;
+
 namespace {
 
 // The plot's height in character cells (two rows a decade, within these bounds), and how

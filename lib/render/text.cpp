@@ -14,15 +14,6 @@
 
 namespace brrr {
 
-std::string command_line(const std::vector<std::string>& command) {
-  std::string out;
-  for (const auto& arg : command) {
-    if (!out.empty()) out += ' ';
-    out += arg.find(' ') != std::string::npos ? "'" + arg + "'" : arg;
-  }
-  return out;
-}
-
 std::string exit_text(const ExitStatus& e) {
   switch (e.kind) {
   case ExitStatus::Kind::exited:
@@ -38,6 +29,8 @@ std::string exit_text(const ExitStatus& e) {
 }
 
 namespace {
+
+using namespace layout;
 
 std::string bar(double fraction, std::size_t width, bool unicode) {
   const double cells = std::clamp(fraction, 0.0, 1.0) * static_cast<double>(width);
@@ -209,7 +202,7 @@ void ranges(std::string& out, const Report& r, const RenderOptions& o, const Sty
 
 } // namespace
 
-void text_findings(std::string& out, const Verdict& v, const RenderOptions& o, const Style& s) {
+void layout::text_findings(std::string& out, const Verdict& v, const RenderOptions& o, const Style& s) {
   if (!v.findings.empty()) {
     out += s.bold("SUGGESTIONS") + s.dim("  (ranked by estimated saving)") + "\n";
     for (std::size_t i = 0; i < v.findings.size(); ++i) {

@@ -41,6 +41,9 @@ public:
 // and text that is not JSON or is cut short.
 [[nodiscard]] nlohmann::json read_json_file(const std::filesystem::path& path);
 [[nodiscard]] Report read_report(const std::filesystem::path& path);
+// Reads a report and analyses it again, as brrr explain and brrr diff show it: against the
+// hardware profile in `profile` when one is given, else against the report's own.
+[[nodiscard]] Report read_analysed_report(const std::filesystem::path& path, const std::filesystem::path& profile = {});
 
 // Derives the analysis again from the run, with the report's hardware profile and ceilings:
 // what every reader of a saved report does before using it.
