@@ -10,9 +10,11 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace brrr {
 
@@ -46,5 +48,10 @@ public:
 // so that a reader never sees half a file and a failure never leaves one behind.
 // Refuses to replace an existing file unless `overwrite`. Throws std::runtime_error.
 void write_file_atomically(const std::filesystem::path& path, const std::string& text, bool overwrite);
+// The same for a file made piece by piece, too large to hold as one string: `produce` hands
+// each piece to the function it is given, in order. An exception from `produce` leaves no file.
+using WriteChunk = std::function<void(std::string_view)>;
+void write_file_atomically(const std::filesystem::path& path, const std::function<void(const WriteChunk&)>& produce,
+                           bool overwrite);
 
 } // namespace brrr

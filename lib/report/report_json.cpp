@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -548,6 +549,12 @@ json read_json_file(const std::filesystem::path& path) {
 Report read_report(const std::filesystem::path& path) { return report_from_json(read_json_file(path), path.string()); }
 
 void write_file_atomically(const std::filesystem::path& path, const std::string& text, bool overwrite) {
+  write_file_atomically(
+      path, [&](const WriteChunk& write) { write(text); }, overwrite);
+}
+
+void write_file_atomically(const std::filesystem::path& path, const std::function<void(const WriteChunk&)>& produce,
+                           bool overwrite) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (!overwrite && fs::exists(path, ec))
@@ -557,17 +564,21 @@ void write_file_atomically(const std::filesystem::path& path, const std::string&
   const int fd = mkstemp(tmpl.data());
   if (fd < 0)
     throw std::runtime_error(path.string() + ": cannot write in " + dir.string() + " (" + std::strerror(errno) + ")");
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int err = errno;
-      ::close(fd);
-      ::unlink(tmpl.c_str());
-      throw std::runtime_error(path.string() + ": cannot write (" + std::strerror(err) + ")");
+  const WriteChunk write = [&](std::string_view chunk) {
+    std::size_t done = 0;
+    while (done < chunk.size()) {
+      const ssize_t n = ::write(fd, chunk.data() + done, chunk.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) throw std::runtime_error(path.string() + ": cannot write (" + std::strerror(errno) + ")");
+      done += static_cast<std::size_t>(n);
     }
-    done += static_cast<std::size_t>(n);
+  };
+  try {
+    produce(write);
+  } catch (...) {
+    ::close(fd);
+    ::unlink(tmpl.c_str());
+    throw;
   }
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
     const int err = errno;
