@@ -83,6 +83,16 @@ inline ProcessResult run_brrr(const std::vector<std::string>& args, ProcessOptio
   return run_process(full, options);
 }
 
+// profile needs its injection library only for programs that use CUDA; where brrr was built
+// without the CUDA toolkit, any path lets it run a program that does not.
+inline ProcessOptions profile_options(const std::filesystem::path& cwd = {}) {
+  ProcessOptions o;
+  o.cwd = cwd;
+  if (!std::filesystem::exists(std::filesystem::path(BRRR_BINARY).parent_path() / "libbrrr-inject.so"))
+    o.environment["BRRR_INJECTION_LIBRARY"] = "/nonexistent/libbrrr-inject.so";
+  return o;
+}
+
 inline std::filesystem::path fixture_path(const std::string& name) { return source_path("tests/fixtures/" + name); }
 
 } // namespace brrr::testing

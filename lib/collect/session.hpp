@@ -22,6 +22,10 @@ struct ProfileRequest {
   // kernel), or all; and optionally only those inside an NVTX range of this name.
   std::string counters = "first:1";
   std::string counters_range;
+  // Where to write the timeline as a Chrome trace-event file (render/trace_events.hpp); none
+  // when empty. An existing file is replaced only when trace_events_overwrite.
+  std::filesystem::path trace_events;
+  bool trace_events_overwrite = false;
 };
 
 // Checks a --counters value; returns an empty string or what is wrong with it.
@@ -35,6 +39,8 @@ struct ProfileResult {
   std::filesystem::path data_dir;
   // Facts about the environment worth one line each (no driver, no injection loaded).
   std::vector<std::string> notes;
+  // Why the trace-event file could not be written, if it could not: the report is made anyway.
+  std::string trace_events_error;
 };
 
 // The injection library shipped with this brrr: next to the executable, or in
