@@ -25,6 +25,7 @@ Run add_profile(CLI::App& app) {
     std::string counters = "first:1";
     std::string counters_range;
     bool queued_timestamps = false;
+    std::string trace;
   };
   auto options = std::make_shared<Options>();
   CLI::App* sub = app.add_subcommand("profile", "Run a CUDA program under brrr and write its report.");
@@ -43,6 +44,9 @@ Run add_profile(CLI::App& app) {
                   "Read counters only for launches inside NVTX ranges of this name");
   sub->add_flag("--queued-timestamps", options->queued_timestamps,
                 "Record when each kernel was queued and submitted (about 1 µs more per launch)");
+  sub->add_option("--trace", options->trace,
+                  "Also write the timeline (kernels, copies, API calls, NVTX ranges, idle gaps and their causes) "
+                  "as a Chrome trace-event file for Perfetto UI or chrome://tracing");
   sub->add_option("command", options->command, "The program to run, and its arguments")->required();
   // Everything from the program's name on belongs to the program, options included.
   sub->positionals_at_end(true);
@@ -64,6 +68,14 @@ Run add_profile(CLI::App& app) {
                                ": exists; pass --force to overwrite it, or -o to choose another name");
     if (!options->html.empty() && !options->force && std::filesystem::exists(options->html, ec))
       throw std::runtime_error(options->html + ": exists; pass --force to overwrite it, or choose another name");
+    if (!options->trace.empty()) {
+      request.trace_events = options->trace;
+      request.trace_events_overwrite = options->force;
+      if (!options->force && std::filesystem::exists(request.trace_events, ec))
+        throw std::runtime_error(options->trace + ": exists; pass --force to overwrite it, or choose another name");
+      if (std::filesystem::weakly_canonical(request.trace_events, ec) == std::filesystem::weakly_canonical(output, ec))
+        throw std::runtime_error(options->trace + ": is also the report file; choose another name");
+    }
 
     ProfileResult result = profile_command(request);
     if (!result.launch.error.empty()) {
@@ -96,6 +108,11 @@ Run add_profile(CLI::App& app) {
     else
       std::cerr << "brrr: report written to " << output.string() << "\n";
     if (!options->html.empty()) std::cerr << "brrr: HTML report written to " << options->html << "\n";
+    if (!result.trace_events_error.empty()) {
+      std::cerr << "brrr: error: " << result.trace_events_error << "\n";
+      return 125;
+    }
+    if (!request.trace_events.empty()) std::cerr << "brrr: trace written to " << request.trace_events.string() << "\n";
     return pass_through_status(result.launch.exit);
   };
 }

@@ -135,6 +135,16 @@ inline std::size_t count_lines(const std::string& s) {
   return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
 }
 
+// profile needs its injection library only for programs that use CUDA; where brrr was built
+// without the CUDA toolkit, any path lets it run a program that does not.
+inline ProcessOptions profile_options(const std::filesystem::path& cwd = {}) {
+  ProcessOptions o;
+  o.cwd = cwd;
+  if (!std::filesystem::exists(std::filesystem::path(BRRR_BINARY).parent_path() / "libbrrr-inject.so"))
+    o.environment["BRRR_INJECTION_LIBRARY"] = "/nonexistent/libbrrr-inject.so";
+  return o;
+}
+
 inline std::filesystem::path fixture_path(const std::string& name) { return source_path("tests/fixtures/" + name); }
 
 } // namespace brrr::testing

@@ -4,6 +4,7 @@
 #include "collect/rank.hpp"
 #include "collect/stream_reader.hpp"
 #include "model/build.hpp"
+#include "render/trace_events.hpp"
 #include "report/profiles.hpp"
 
 #include <fmt/format.h>
@@ -180,7 +181,8 @@ ProfileResult profile_command(const ProfileRequest& request) {
   facts.collection.counters_available = !trace.counters.empty();
   if (request.counters != "off" && trace.counters.empty() && !trace.counter_gaps.empty())
     facts.collection.counters_unavailable_reason = trace.str(trace.counter_gaps.front().reason);
-  Run run = build_run(trace, facts);
+  TimelineDetail timeline;
+  Run run = build_run(trace, facts, {}, request.trace_events.empty() ? nullptr : &timeline);
   for (auto& p : problems) run.info.incomplete_reasons.push_back(std::move(p));
   if (result.launch.exit.kind == ExitStatus::Kind::signaled)
     run.info.incomplete_reasons.push_back(fmt::format(
@@ -189,6 +191,17 @@ ProfileResult profile_command(const ProfileRequest& request) {
                                                 : "unknown",
         result.launch.killed_after_second_interrupt ? " after a second interrupt" : ""));
   run.info.complete = run.info.incomplete_reasons.empty();
+  if (!request.trace_events.empty()) {
+    try {
+      write_file_atomically(
+          request.trace_events, [&](const WriteChunk& write) { write_trace_events(trace, run, timeline, write); },
+          request.trace_events_overwrite);
+    } catch (const std::exception& e) {
+      result.trace_events_error = e.what();
+    }
+    // Its memory goes back before the analysis.
+    timeline = {};
+  }
   if (trace.processes.empty() && !driver_present())
     result.notes.push_back(
         "no NVIDIA driver on this machine (libcuda.so.1 not found): the program could not use a GPU");

@@ -25,6 +25,10 @@ struct ProfileRequest {
   // Queued and submitted timestamps of every kernel: evidence of how long launches waited in the
   // queue, at about 1.1 µs a launch on the H100 (measured), so off unless asked for.
   bool queued_timestamps = false;
+  // Where to write the timeline as a Chrome trace-event file (render/trace_events.hpp); none
+  // when empty. An existing file is replaced only when trace_events_overwrite.
+  std::filesystem::path trace_events;
+  bool trace_events_overwrite = false;
 };
 
 // Checks a --counters value; returns an empty string or what is wrong with it.
@@ -38,6 +42,8 @@ struct ProfileResult {
   std::filesystem::path data_dir;
   // Facts about the environment worth one line each (no driver, no injection loaded).
   std::vector<std::string> notes;
+  // Why the trace-event file could not be written, if it could not: the report is made anyway.
+  std::string trace_events_error;
 };
 
 // The injection library shipped with this brrr: next to the executable, or in

@@ -10,9 +10,11 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace brrr {
 
@@ -53,6 +55,11 @@ void reanalyse(Report& report);
 // so that a reader never sees half a file and a failure never leaves one behind.
 // Refuses to replace an existing file unless `overwrite`. Throws std::runtime_error.
 void write_file_atomically(const std::filesystem::path& path, const std::string& text, bool overwrite);
+// The same for a file made piece by piece, too large to hold as one string: `produce` hands
+// each piece to the function it is given, in order. An exception from `produce` leaves no file.
+using WriteChunk = std::function<void(std::string_view)>;
+void write_file_atomically(const std::filesystem::path& path, const std::function<void(const WriteChunk&)>& produce,
+                           bool overwrite);
 
 // Writes `text` atomically to the first of <stem>.json, <stem>-2.json, <stem>-3.json, ... that
 // does not exist, and returns that path. The name is claimed with link(2), so two processes

@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -586,39 +587,43 @@ void reanalyse(Report& report) {
 
 namespace {
 
-// The text written to a temporary file beside its destination, fsync'd, with the mode of an
-// ordinary file of the user's; removed on destruction unless it was published under its name.
+// What a producer writes to a temporary file beside its destination, fsync'd, with the mode of
+// an ordinary file of the user's; removed on destruction unless it was published under its name.
 class StagedFile {
 public:
-  StagedFile(const std::filesystem::path& path, const std::string& text) {
+  StagedFile(const std::filesystem::path& path, const std::function<void(const WriteChunk&)>& produce) {
     const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
     std::string name = (dir / ("." + path.filename().string() + ".XXXXXX")).string();
     const int fd = mkstemp(name.data());
     if (fd < 0)
       throw std::runtime_error(path.string() + ": cannot write in " + dir.string() + " (" + std::strerror(errno) + ")");
     temporary_ = std::move(name);
-    // A constructor that throws runs no destructor: each failure removes the file itself.
-    auto fail = [&](int err) {
-      ::unlink(temporary_.c_str());
-      throw std::runtime_error(path.string() + ": cannot write (" + std::strerror(err) + ")");
+    auto cannot_write = [&](int err) {
+      return std::runtime_error(path.string() + ": cannot write (" + std::strerror(err) + ")");
     };
-    std::size_t done = 0;
-    while (done < text.size()) {
-      const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        const int err = n == 0 ? EIO : errno;
-        ::close(fd);
-        fail(err);
+    const WriteChunk write = [&](std::string_view chunk) {
+      std::size_t done = 0;
+      while (done < chunk.size()) {
+        const ssize_t n = ::write(fd, chunk.data() + done, chunk.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) throw cannot_write(n == 0 ? EIO : errno);
+        done += static_cast<std::size_t>(n);
       }
-      done += static_cast<std::size_t>(n);
-    }
-    if (::fsync(fd) != 0) {
-      const int err = errno;
+    };
+    // A constructor that throws runs no destructor: each failure removes the file itself.
+    try {
+      produce(write);
+      if (::fsync(fd) != 0) throw cannot_write(errno);
+    } catch (...) {
       ::close(fd);
-      fail(err);
+      ::unlink(temporary_.c_str());
+      throw;
     }
-    if (::close(fd) != 0) fail(errno);
+    if (::close(fd) != 0) {
+      const int err = errno;
+      ::unlink(temporary_.c_str());
+      throw cannot_write(err);
+    }
     // mkstemp creates the file 0600; a report is an ordinary file of the user's.
     const mode_t mask = ::umask(0);
     ::umask(mask);
@@ -660,10 +665,15 @@ private:
 } // namespace
 
 void write_file_atomically(const std::filesystem::path& path, const std::string& text, bool overwrite) {
+  write_file_atomically(path, [&](const WriteChunk& write) { write(text); }, overwrite);
+}
+
+void write_file_atomically(const std::filesystem::path& path, const std::function<void(const WriteChunk&)>& produce,
+                           bool overwrite) {
   std::error_code ec;
   if (!overwrite && std::filesystem::exists(path, ec))
     throw std::runtime_error(path.string() + ": exists; pass --force to overwrite it");
-  StagedFile staged(path, text);
+  StagedFile staged(path, produce);
   if (overwrite)
     staged.publish_replacing(path);
   else if (!staged.publish_new(path))
@@ -672,7 +682,7 @@ void write_file_atomically(const std::filesystem::path& path, const std::string&
 
 std::filesystem::path write_numbered_file(const std::string& stem, const std::string& text) {
   std::filesystem::path path = stem + ".json";
-  StagedFile staged(path, text);
+  StagedFile staged(path, [&](const WriteChunk& write) { write(text); });
   for (int number = 2; !staged.publish_new(path); ++number) path = stem + "-" + std::to_string(number) + ".json";
   return path;
 }

@@ -4,6 +4,7 @@
 
 #include "paths.hpp"
 
+#include "../trace_events_check.hpp"
 #include "analyse/analysis.hpp"
 #include "analyse/rules.hpp"
 #include "report/report.hpp"
@@ -153,6 +154,33 @@ TEST_CASE("the demo's NVTX phases are in the report and each one sums to its dur
   const auto* cos = find_kernel(p.report.run, "cos_kernel");
   REQUIRE(cos != nullptr);
   CHECK(cos->launches == 1 + 2 * 20); // the warm-up's, then two per repetition
+}
+
+TEST_CASE("trace export: brrr profile --trace writes the demo's timeline, slice for slice with the report") {
+  const fs::path trace = scratch() / "demo.trace.json";
+  auto p = profile("demo-trace", {program("brrr-demo")}, {"--trace", trace.string()});
+  CHECK(p.outcome.status == 0);
+  CHECK(p.outcome.err.find("brrr: trace written to") != std::string::npos);
+  std::ifstream in(trace);
+  std::stringstream text;
+  text << in.rdbuf();
+  const auto parsed = brrr::testing::check_trace_events(text.str());
+  uint64_t timed_launches = 0;
+  for (const auto& k : p.report.run.kernels) timed_launches += k.launches - k.untimed_launches;
+  uint64_t transfers = 0;
+  for (const auto& t : p.report.run.transfers) transfers += t.count;
+  CHECK(parsed.of("kernel").size() == timed_launches);
+  CHECK(parsed.of("copy").size() + parsed.of("set").size() == transfers);
+  brrr::testing::check_gaps_match_model(parsed, p.report.run);
+  std::map<std::string, int> ranges;
+  for (const auto* r : parsed.of("nvtx")) ranges[r->name]++;
+  for (const char* phase : {"warmup", "overhead", "sync", "copies", "unfused", "fused", "gemm"}) {
+    CAPTURE(phase);
+    CHECK(ranges[phase] == 1);
+  }
+  // Every kernel, copy and set has the launch call it came from (the collector records them all).
+  CHECK(parsed.flows == timed_launches + transfers);
+  CHECK(parsed.other_data.at("wall_ns") == p.report.run.timeline.wall_ns);
 }
 
 // Each reference kernel runs twice: a warm-up, then the launch timed with CUDA events inside an
