@@ -1,9 +1,10 @@
 // brrr explain REPORT: re-renders a saved report, analysing it again (with another hardware
-// profile or other ceilings, if asked).
+// profile, or the measured ceilings of a calibration, if asked or found).
 
 #include "commands.hpp"
 
 #include "render/render.hpp"
+#include "report/calibrations.hpp"
 #include "report/profiles.hpp"
 #include "report/report.hpp"
 
@@ -18,6 +19,7 @@ Run add_explain(CLI::App& app) {
     std::string format = "text";
     std::size_t top = 10;
     std::string profile;
+    std::string ceilings = "auto";
   };
   auto options = std::make_shared<Options>();
   CLI::App* sub =
@@ -28,13 +30,23 @@ Run add_explain(CLI::App& app) {
   sub->add_option("--top", options->top, "How many kernels to list")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
   sub->add_option("--profile", options->profile, "A hardware profile (JSON) to use instead of the report's");
+  add_ceilings_option(*sub, options->ceilings);
   return [options] {
     Report report = read_report(options->report);
-    if (!options->profile.empty()) {
-      report.profile = read_profile(options->profile);
-      report.profile_missing_reason.clear();
+    RoofsRequest request;
+    request.ceilings = *parse_ceilings_choice(options->ceilings);
+    if (options->profile.empty()) {
+      request.profile = report.profile;
+      request.missing_reason = report.profile_missing_reason;
+    } else {
+      request.profile = read_profile(options->profile);
+      request.profile_given = true;
     }
-    report.analysis = analyse(report.run, report.profile ? &*report.profile : nullptr, {report.analysis.ceilings, {}});
+    request.gpu = report.run.gpus.empty() ? nullptr : &report.run.gpus.front();
+    request.calibration_dir = calibration_dir();
+    Roofs roofs = choose_roofs(request);
+    for (const auto& problem : roofs.problems) std::cerr << "brrr: note: " << problem << "\n";
+    use_roofs(report, std::move(roofs));
     RenderOptions render_options;
     render_options.top = options->top;
     render_options.color = use_color(STDOUT_FILENO);

@@ -23,6 +23,7 @@ Run add_profile(CLI::App& app) {
     std::string profile;
     std::string counters = "first:1";
     std::string counters_range;
+    std::string ceilings = "auto";
   };
   auto options = std::make_shared<Options>();
   CLI::App* sub = app.add_subcommand("profile", "Run a CUDA program under brrr and write its report.");
@@ -36,6 +37,7 @@ Run add_profile(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--counters-range", options->counters_range,
                   "Read counters only for launches inside NVTX ranges of this name");
+  add_ceilings_option(*sub, options->ceilings);
   sub->add_option("command", options->command, "The program to run, and its arguments")->required();
   // Everything from the program's name on belongs to the program, options included.
   sub->positionals_at_end(true);
@@ -48,6 +50,8 @@ Run add_profile(CLI::App& app) {
     if (auto problem = check_counters_mode(options->counters); !problem.empty()) throw std::runtime_error(problem);
     request.counters = options->counters;
     request.counters_range = options->counters_range;
+    request.ceilings = *parse_ceilings_choice(options->ceilings);
+    request.calibration_dir = calibration_dir();
     const std::filesystem::path output =
         options->output.empty() ? default_report_path(request.command) : std::filesystem::path(options->output);
     std::error_code ec;

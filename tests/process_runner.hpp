@@ -74,13 +74,25 @@ inline ProcessResult run_process(const std::vector<std::string>& args, const Pro
   return result;
 }
 
-// brrr with the given arguments, in a plain environment: no color asked for, a UTF-8 locale.
+// brrr with the given arguments, in a plain environment: no color asked for, a UTF-8 locale,
+// and no per-user calibrations (the user's own would change the roofs of every report).
 inline ProcessResult run_brrr(const std::vector<std::string>& args, ProcessOptions options = {}) {
   std::vector<std::string> full{BRRR_BINARY};
   full.insert(full.end(), args.begin(), args.end());
   options.environment.try_emplace("LC_ALL", "C.UTF-8");
   options.environment.try_emplace("NO_COLOR", "1");
+  options.environment.try_emplace("XDG_DATA_HOME", "/nonexistent/brrr-tests");
   return run_process(full, options);
+}
+
+// profile needs its injection library only for programs that use CUDA; where brrr was built
+// without the CUDA toolkit, any path lets it run a program that does not.
+inline ProcessOptions profile_options(const std::filesystem::path& cwd = {}) {
+  ProcessOptions o;
+  o.cwd = cwd;
+  if (!std::filesystem::exists(std::filesystem::path(BRRR_BINARY).parent_path() / "libbrrr-inject.so"))
+    o.environment["BRRR_INJECTION_LIBRARY"] = "/nonexistent/libbrrr-inject.so";
+  return o;
 }
 
 inline std::filesystem::path fixture_path(const std::string& name) { return source_path("tests/fixtures/" + name); }

@@ -3,6 +3,7 @@
 // recorded, and turn it into an analysed report.
 
 #include "collect/launcher.hpp"
+#include "report/calibrations.hpp"
 #include "report/report.hpp"
 
 #include <filesystem>
@@ -22,6 +23,9 @@ struct ProfileRequest {
   // kernel), or all; and optionally only those inside an NVTX range of this name.
   std::string counters = "first:1";
   std::string counters_range;
+  // Datasheet or measured roofs, and where to look for a calibration of the GPU.
+  CeilingsChoice ceilings = CeilingsChoice::automatic;
+  std::filesystem::path calibration_dir;
 };
 
 // Checks a --counters value; returns an empty string or what is wrong with it.
@@ -47,7 +51,9 @@ struct ProfileResult {
 void return_large_allocations();
 
 // Runs the target and builds its report. Throws std::runtime_error for brrr's own failures
-// (no temporary folder); a target that cannot start is reported in result.launch.
+// (no temporary folder), InputError for a bad --profile file or measured ceilings that cannot
+// exist (checked before the target runs); a target that cannot start is reported in
+// result.launch.
 [[nodiscard]] ProfileResult profile_command(const ProfileRequest& request);
 
 // A report name derived from the target's name that does not overwrite an existing file:

@@ -12,6 +12,14 @@ std::optional<Format> parse_format(std::string_view s) {
   return std::nullopt;
 }
 
+std::string roofs_label(const Report& report) {
+  if (!report.profile) return {};
+  if (report.analysis.ceilings == Ceilings::datasheet) return report.profile->name + " (datasheet ceilings)";
+  if (!report.profile->calibration) return report.profile->name + " (measured ceilings)";
+  return report.profile->name + " (measured ceilings, calibrated " + report.profile->calibration->date.substr(0, 10) +
+         ")";
+}
+
 std::string render(const Report& report, Format format, const RenderOptions& options) {
   switch (format) {
   case Format::text:
