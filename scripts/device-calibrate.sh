@@ -5,7 +5,7 @@
 # and the report is explained against both roofs; last, the GPU test of calibrate. Every file
 # goes under $OUT: the tables, the logs, both calibrations, the demo's report.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 bin=${BRRR_BIN:-build-device/bin}
 out=$(realpath -m "${OUT:-out}")
 mkdir -p "$out"
@@ -26,22 +26,25 @@ for run in 1 2; do
   echo "== calibrate run $run: exit $status after ${seconds[-1]} s" | tee -a "$log"
   cat "$out/calibrate-$run.txt" "$out/calibrate-$run.err" >> "$log"
 done
-first=$(ls "$XDG_DATA_HOME"/brrr/calibrations/*.json 2> /dev/null | head -n 1)
-[ -n "$first" ] && cp "$first" "$out/calibration-1.json"
+for first in "$XDG_DATA_HOME"/brrr/calibrations/*.json; do
+  [ -f "$first" ] && cp "$first" "$out/calibration-1.json"
+done
 
 "$bin/brrr" profile -q --force -o "$out/demo-measured.json" -- "$bin/brrr-demo" --phases unfused,fused,gemm \
   >> "$log" 2>&1
 echo "== profile with the calibration: exit $?" | tee -a "$log"
-"$bin/brrr" explain "$out/demo-measured.json" > "$out/demo-measured.txt" 2>> "$log"
-"$bin/brrr" explain --ceilings datasheet -f json "$out/demo-measured.json" > "$out/demo-datasheet.json" 2>> "$log"
-"$bin/brrr" explain --ceilings datasheet "$out/demo-measured.json" > "$out/demo-datasheet.txt" 2>> "$log"
+{
+  "$bin/brrr" explain "$out/demo-measured.json" > "$out/demo-measured.txt"
+  "$bin/brrr" explain --ceilings datasheet -f json "$out/demo-measured.json" > "$out/demo-datasheet.json"
+  "$bin/brrr" explain --ceilings datasheet "$out/demo-measured.json" > "$out/demo-datasheet.txt"
+} 2>> "$log"
 
 if [ -f "$out/calibration-1.json" ] && [ -f "$out/calibration-2.json" ]; then
   python3 bench/calibrate_report.py --runs "$out/calibration-1.json" "$out/calibration-2.json" \
     --seconds "${seconds[@]}" --measured-report "$out/demo-measured.json" \
     --datasheet-report "$out/demo-datasheet.json" > "$out/calibrate-h100.md"
   echo "== $out/calibrate-h100.md written" | tee -a "$log"
-  sed -n '/## Targets/,/^$/p' "$out/calibrate-h100.md"
+  awk '/^## /{show = ($0 == "## Targets")} show' "$out/calibrate-h100.md"
 fi
 
 timeout 400 "$bin/brrr_gpu_tests" -tc='calibrate*' > "$out/gpu-test-calibrate.txt" 2>&1
