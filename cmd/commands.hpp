@@ -19,9 +19,13 @@ namespace brrr::cmd {
 using Run = std::function<int()>;
 
 Run add_diff(CLI::App& app);
+Run add_calibrate(CLI::App& app);
 Run add_explain(CLI::App& app);
 Run add_merge(CLI::App& app);
 Run add_profile(CLI::App& app);
+
+// The --ceilings option that profile and explain share (docs/calibrate.md).
+void add_ceilings_option(CLI::App& sub, std::string& value);
 
 // Whether output to a file descriptor may use color (a terminal, NO_COLOR unset), and
 // whether the locale can show Unicode block characters.

@@ -1,11 +1,12 @@
 // brrr explain REPORT: re-renders a saved report, analysing it again (with another hardware
-// profile or other ceilings, if asked), and checks the CI gates given with --fail-if. A merged
-// report (brrr merge) is explained as a job.
+// profile, or the measured ceilings of a calibration, if asked or found), and checks the CI
+// gates given with --fail-if. A merged report (brrr merge) is explained as a job.
 
 #include "commands.hpp"
 
 #include "render/render.hpp"
 #include "report/merged.hpp"
+#include "report/calibrations.hpp"
 #include "report/profiles.hpp"
 #include "report/report.hpp"
 
@@ -26,6 +27,7 @@ Run add_explain(CLI::App& app) {
     bool no_roofline = false;
     bool ascii = false;
     std::vector<std::string> fail_if;
+    std::string ceilings = "auto";
   };
   auto options = std::make_shared<Options>();
   CLI::App* sub =
@@ -45,15 +47,31 @@ Run add_explain(CLI::App& app) {
   add_fail_if_option(*sub, options->fail_if,
                      "Exit 1 if the condition holds, e.g. 'overhead > 30%' or 'rule(overhead.launch-bound)' "
                      "(repeatable; see docs/ci.md)");
+  add_ceilings_option(*sub, options->ceilings);
   return [options] {
     const auto conditions = parse_conditions(options->fail_if, GateContext::report);
+    const CeilingsChoice ceilings = *parse_ceilings_choice(options->ceilings);
     RenderOptions render_options = terminal_render_options(STDOUT_FILENO, options->top);
     render_options.unicode = render_options.unicode && !options->ascii;
     render_options.roofline = options->roofline || (!options->no_roofline && render_options.roofline);
     const Format format = *parse_format(options->format);
     const nlohmann::json document = read_json_file(options->report);
     if (!is_merged_report(document)) {
-      const Report report = read_analysed_report(options->report, options->profile);
+      Report report = report_from_json(document, options->report);
+      RoofsRequest request;
+      request.ceilings = ceilings;
+      if (options->profile.empty()) {
+        request.profile = report.profile;
+        request.missing_reason = report.profile_missing_reason;
+      } else {
+        request.profile = read_profile(options->profile);
+        request.profile_given = true;
+      }
+      request.gpu = report.run.gpus.empty() ? nullptr : &report.run.gpus.front();
+      request.calibration_dir = calibration_dir();
+      Roofs roofs = choose_roofs(request);
+      for (const auto& problem : roofs.problems) std::cerr << "brrr: note: " << problem << "\n";
+      use_roofs(report, std::move(roofs));
       print_to_stdout(render(report, format, render_options));
       return gate_status(check_gates(conditions, report));
     }

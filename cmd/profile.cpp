@@ -26,6 +26,7 @@ Run add_profile(CLI::App& app) {
     std::string counters_range;
     bool queued_timestamps = false;
     std::string trace;
+    std::string ceilings = "auto";
   };
   auto options = std::make_shared<Options>();
   CLI::App* sub = app.add_subcommand("profile", "Run a CUDA program under brrr and write its report.");
@@ -47,6 +48,7 @@ Run add_profile(CLI::App& app) {
   sub->add_option("--trace", options->trace,
                   "Also write the timeline (kernels, copies, API calls, NVTX ranges, idle gaps and their causes) "
                   "as a Chrome trace-event file for Perfetto UI or chrome://tracing");
+  add_ceilings_option(*sub, options->ceilings);
   sub->add_option("command", options->command, "The program to run, and its arguments")->required();
   // Everything from the program's name on belongs to the program, options included.
   sub->positionals_at_end(true);
@@ -60,6 +62,8 @@ Run add_profile(CLI::App& app) {
     request.counters = options->counters;
     request.counters_range = options->counters_range;
     request.queued_timestamps = options->queued_timestamps;
+    request.ceilings = *parse_ceilings_choice(options->ceilings);
+    request.calibration_dir = calibration_dir();
     std::filesystem::path output = options->output;
     std::error_code ec;
     // Refuse before running: a long run must not end in a report that cannot be written.

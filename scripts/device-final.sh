@@ -18,7 +18,7 @@ step() { # step NAME SECONDS COMMAND...
   echo "== $name: exit $? after $((SECONDS - start)) s" | tee -a "$log"
 }
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader >> "$log"
-timeout 240 "$bin/brrr_gpu_tests" > "$out/gpu-tests.txt" 2>&1
+timeout 360 "$bin/brrr_gpu_tests" > "$out/gpu-tests.txt" 2>&1
 echo "== gpu tests: exit $?" | tee -a "$log"
 record() { # record NAME COMMAND...
   local name=$1

@@ -110,12 +110,14 @@ inline ProcessResult run_process(const std::vector<std::string>& args, const Pro
   return result;
 }
 
-// brrr with the given arguments, in a plain environment: no color asked for, a UTF-8 locale.
+// brrr with the given arguments, in a plain environment: no color asked for, a UTF-8 locale,
+// and no per-user calibrations (the user's own would change the roofs of every report).
 inline ProcessResult run_brrr(const std::vector<std::string>& args, ProcessOptions options = {}) {
   std::vector<std::string> full{BRRR_BINARY};
   full.insert(full.end(), args.begin(), args.end());
   options.environment.try_emplace("LC_ALL", "C.UTF-8");
   options.environment.try_emplace("NO_COLOR", "1");
+  options.environment.try_emplace("XDG_DATA_HOME", "/nonexistent/brrr-tests");
   return run_process(full, options);
 }
 

@@ -2,9 +2,12 @@
 
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <csignal>
 #include <cstring>
+#include <cstdlib>
 #include <ctime>
+#include <fcntl.h>
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -86,6 +89,26 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
   return out;
 }
 
+// Hands every line read from `fd` to `on_line` until end of file; a last line without a
+// newline counts too.
+void read_lines(int fd, const std::function<void(std::string_view)>& on_line) {
+  std::string pending;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    pending.append(buffer, static_cast<std::size_t>(n));
+    std::size_t start = 0;
+    for (auto end = pending.find('\n'); end != std::string::npos; end = pending.find('\n', start)) {
+      on_line(std::string_view(pending).substr(start, end - start));
+      start = end + 1;
+    }
+    pending.erase(0, start);
+  }
+  if (!pending.empty()) on_line(pending);
+}
+
 } // namespace
 
 uint64_t realtime_ns() {
@@ -118,11 +141,30 @@ LaunchResult launch_and_wait(const LaunchRequest& request) {
   posix_spawnattr_setsigdefault(&attributes, &defaults);
   posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF);
 
+  // The child's standard output, when it is read: both ends close on exec, and the child's
+  // copy on descriptor 1 (made by dup2) stays open.
+  int output[2] = {-1, -1};
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  if (request.on_output_line) {
+    if (pipe2(output, O_CLOEXEC) != 0) {
+      posix_spawn_file_actions_destroy(&actions);
+      posix_spawnattr_destroy(&attributes);
+      result.exit = {ExitStatus::Kind::not_started, 126, 0};
+      result.error = std::string("cannot create a pipe: ") + std::strerror(errno);
+      return result;
+    }
+    posix_spawn_file_actions_adddup2(&actions, output[1], STDOUT_FILENO);
+  }
+
   result.start_ns = realtime_ns();
   pid_t pid = 0;
-  const int error = posix_spawnp(&pid, args[0].c_str(), nullptr, &attributes, argv.data(), envp.data());
+  const int error = posix_spawnp(&pid, args[0].c_str(), &actions, &attributes, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attributes);
+  if (output[1] >= 0) close(output[1]);
   if (error != 0) {
+    if (output[0] >= 0) close(output[0]);
     result.end_ns = realtime_ns();
     const bool missing = error == ENOENT || error == ENOTDIR;
     result.exit = {ExitStatus::Kind::not_started, missing ? 127 : 126, 0};
@@ -130,6 +172,10 @@ LaunchResult launch_and_wait(const LaunchRequest& request) {
     return result;
   }
   child_pid.store(pid);
+  if (output[0] >= 0) {
+    read_lines(output[0], request.on_output_line);
+    close(output[0]);
+  }
   int status = 0;
   struct rusage usage {};
   while (wait4(pid, &status, 0, &usage) < 0) {
@@ -150,6 +196,33 @@ LaunchResult launch_and_wait(const LaunchRequest& request) {
   else if (WIFSIGNALED(status))
     result.exit = {ExitStatus::Kind::signaled, 0, WTERMSIG(status)};
   return result;
+}
+
+std::string iso_time(uint64_t realtime_ns) {
+  const auto seconds = static_cast<time_t>(realtime_ns / 1'000'000'000ULL);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+std::string host_name() {
+  char name[HOST_NAME_MAX + 1] = {};
+  return gethostname(name, sizeof name) == 0 ? name : "";
+}
+
+std::filesystem::path find_companion(const char* override_variable, std::string_view file_name) {
+  namespace fs = std::filesystem;
+  if (const char* path = std::getenv(override_variable); path && *path) return path;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return {};
+  const fs::path dir = exe.parent_path();
+  for (const fs::path& candidate :
+       {dir / file_name, dir / ".." / "lib" / "brrr" / file_name, dir / ".." / "lib64" / "brrr" / file_name})
+    if (fs::exists(candidate, ec)) return fs::weakly_canonical(candidate, ec);
+  return {};
 }
 
 int pass_through_status(const ExitStatus& exit) {

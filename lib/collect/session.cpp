@@ -25,15 +25,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string iso_time(uint64_t realtime_ns) {
-  const auto seconds = static_cast<time_t>(realtime_ns / 1'000'000'000ULL);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
-}
-
 fs::path make_data_dir(const std::vector<std::string>& command) {
   const char* tmp = std::getenv("TMPDIR");
   fs::path base = tmp && *tmp ? tmp : "/tmp";
@@ -104,22 +95,7 @@ std::string check_counters_mode(const std::string& mode) {
 
 void return_large_allocations() { mallopt(M_MMAP_THRESHOLD, 1 << 20); }
 
-fs::path find_injection_library() {
-  if (const char* path = std::getenv("BRRR_INJECTION_LIBRARY"); path && *path) return path;
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) return {};
-  for (const fs::path& candidate :
-       {exe.parent_path() / "libbrrr-inject.so", exe.parent_path() / ".." / "lib" / "brrr" / "libbrrr-inject.so",
-        exe.parent_path() / ".." / "lib64" / "brrr" / "libbrrr-inject.so"})
-    if (fs::exists(candidate, ec)) return fs::weakly_canonical(candidate, ec);
-  return {};
-}
-
-std::string host_name() {
-  char name[HOST_NAME_MAX + 1] = {};
-  return gethostname(name, sizeof name) == 0 ? name : "";
-}
+fs::path find_injection_library() { return find_companion("BRRR_INJECTION_LIBRARY", "libbrrr-inject.so"); }
 
 std::string default_report_stem(const std::vector<std::string>& command, const std::optional<RankInfo>& rank,
                                 const std::string& host) {
@@ -143,12 +119,24 @@ ProfileResult profile_command(const ProfileRequest& request) {
   if (library.empty())
     throw std::runtime_error("cannot find libbrrr-inject.so next to brrr or in ../lib/brrr (this brrr was built "
                              "without the CUDA toolkit, or installed incompletely)");
-  // A bad --profile file is an error before the program runs, not after.
+  // A bad --profile file, or measured ceilings that no calibration can supply, is an error
+  // before the program runs, not after.
   std::optional<HardwareProfile> chosen;
   if (request.profile_path) chosen = read_profile(*request.profile_path);
+  if (request.ceilings == CeilingsChoice::measured) {
+    if (chosen && !chosen->has_measured())
+      throw InputError("--ceilings measured: " + chosen->origin +
+                       " has no measured values; run brrr calibrate and pass its file, or leave out --profile");
+    if (!chosen && !has_calibration_files(request.calibration_dir))
+      throw InputError("--ceilings measured: no calibration in " +
+                       (request.calibration_dir.empty() ? std::string("the per-user folder (neither XDG_DATA_HOME nor "
+                                                                      "HOME is set)")
+                                                        : request.calibration_dir.string()) +
+                       "; run brrr calibrate first");
+  }
   result.data_dir = make_data_dir(request.command);
 
-  LaunchRequest launch{request.command, {}};
+  LaunchRequest launch{request.command, {}, {}};
   launch.environment.emplace_back("CUDA_INJECTION64_PATH", library.string());
   launch.environment.emplace_back("BRRR_STREAM_DIR", result.data_dir.string());
   // NVTX loads its injection at the program's first NVTX call; the injection library starts
@@ -211,8 +199,24 @@ ProfileResult profile_command(const ProfileRequest& request) {
     run.collection.brrr_peak_rss_bytes = static_cast<uint64_t>(self.ru_maxrss) * 1024;
   result.report.run = std::move(run);
   choose_profile(result.report, chosen, result.notes);
-  const HardwareProfile* profile = result.report.profile ? &*result.report.profile : nullptr;
-  result.report.analysis = analyse(result.report.run, profile);
+  RoofsRequest roofs_request{request.ceilings,
+                             result.report.profile,
+                             result.report.profile_missing_reason,
+                             chosen.has_value(),
+                             result.report.run.gpus.empty() ? nullptr : &result.report.run.gpus.front(),
+                             request.calibration_dir};
+  Roofs roofs;
+  try {
+    roofs = choose_roofs(roofs_request);
+  } catch (const InputError& e) {
+    // The run is done: its report is written with the datasheet's roofs rather than lost.
+    result.notes.push_back(std::string(e.what()) + "; the report uses datasheet ceilings (brrr explain --ceilings "
+                                                   "measured re-analyses it once a calibration exists)");
+    roofs_request.ceilings = CeilingsChoice::automatic;
+    roofs = choose_roofs(roofs_request);
+  }
+  for (const auto& problem : roofs.problems) result.notes.push_back(problem);
+  use_roofs(result.report, std::move(roofs));
   return result;
 }
 

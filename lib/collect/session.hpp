@@ -3,6 +3,7 @@
 // recorded, and turn it into an analysed report.
 
 #include "collect/launcher.hpp"
+#include "report/calibrations.hpp"
 #include "report/report.hpp"
 
 #include <filesystem>
@@ -29,6 +30,9 @@ struct ProfileRequest {
   // when empty. An existing file is replaced only when trace_events_overwrite.
   std::filesystem::path trace_events;
   bool trace_events_overwrite = false;
+  // Datasheet or measured roofs, and where to look for a calibration of the GPU.
+  CeilingsChoice ceilings = CeilingsChoice::automatic;
+  std::filesystem::path calibration_dir;
 };
 
 // Checks a --counters value; returns an empty string or what is wrong with it.
@@ -56,7 +60,9 @@ struct ProfileResult {
 void return_large_allocations();
 
 // Runs the target and builds its report. Throws std::runtime_error for brrr's own failures
-// (no temporary folder); a target that cannot start is reported in result.launch.
+// (no temporary folder), InputError for a bad --profile file or measured ceilings that cannot
+// exist (checked before the target runs); a target that cannot start is reported in
+// result.launch.
 [[nodiscard]] ProfileResult profile_command(const ProfileRequest& request);
 
 // The default report name, without the number and extension that write_numbered_file adds:
@@ -65,8 +71,5 @@ void return_large_allocations();
 // (and of jobs on several hosts sharing a folder) each write their own report.
 [[nodiscard]] std::string default_report_stem(const std::vector<std::string>& command,
                                               const std::optional<RankInfo>& rank, const std::string& host);
-
-// The host name (gethostname(2)); empty when it cannot be read.
-[[nodiscard]] std::string host_name();
 
 } // namespace brrr

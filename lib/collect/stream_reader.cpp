@@ -78,19 +78,6 @@ template <class E> E enum_from(uint8_t value, E last) {
   return value <= static_cast<uint8_t>(last) ? static_cast<E>(value) : E{};
 }
 
-std::string format_uuid(const uint8_t (&bytes)[16], bool mig) {
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string text = mig ? "MIG-" : "GPU-";
-  for (size_t i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) {
-      text += '-';
-    }
-    text += hex[bytes[i] >> 4];
-    text += hex[bytes[i] & 0xf];
-  }
-  return text;
-}
-
 std::string as_string(std::span<const std::byte> bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
@@ -717,6 +704,19 @@ private:
 };
 
 } // namespace
+
+std::string format_uuid(const uint8_t (&bytes)[16], bool mig) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string text = mig ? "MIG-" : "GPU-";
+  for (size_t i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) {
+      text += '-';
+    }
+    text += hex[bytes[i] >> 4];
+    text += hex[bytes[i] & 0xf];
+  }
+  return text;
+}
 
 StreamReadResult read_stream(std::span<const std::byte> bytes, const std::string& source, Trace& trace,
                              const ReleaseBytes& release) {

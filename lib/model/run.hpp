@@ -28,6 +28,9 @@ struct ExitStatus {
   bool operator==(const ExitStatus&) const = default;
 };
 
+// "SIGTERM", or "signal N" for a number without a name.
+[[nodiscard]] std::string signal_name(int signal);
+
 struct RunInfo {
   std::string tool_version;
   std::vector<std::string> command;

@@ -43,6 +43,7 @@ std::string render_markdown(const Report& r, const RenderOptions& o) {
                      format_duration(static_cast<double>(run.timeline.wall_ns)),
                      format_duration(static_cast<double>(run.timeline.gpu_end_ns - run.timeline.gpu_begin_ns)),
                      run.info.complete ? "" : " · **incomplete**");
+  if (r.profile) out += fmt::format("Roofs: {}\n\n", markdown_cell(roofs_label(r)));
   out += fmt::format("**{}**\n\n", a.verdict.headline);
   for (const auto& note : a.verdict.notes) out += fmt::format("> {}\n>\n", note);
   if (!a.verdict.notes.empty()) out += "\n";

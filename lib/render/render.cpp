@@ -27,6 +27,14 @@ std::vector<std::size_t> kernels_by_time(const Run& run) {
   return order;
 }
 
+std::string roofs_label(const Report& report) {
+  if (!report.profile) return {};
+  if (report.analysis.ceilings == Ceilings::datasheet) return report.profile->name + " (datasheet ceilings)";
+  if (!report.profile->calibration) return report.profile->name + " (measured ceilings)";
+  return report.profile->name + " (measured ceilings, calibrated " + report.profile->calibration->date.substr(0, 10) +
+         ")";
+}
+
 std::string render(const Report& report, Format format, const RenderOptions& options) {
   switch (format) {
   case Format::text:

@@ -54,6 +54,14 @@ struct RenderOptions {
 [[nodiscard]] std::string wrap(std::string_view text, std::size_t width, std::size_t indent,
                                std::size_t first_indent = 0);
 
+// Where the roofs come from, as the text and Markdown reports show it: "NVIDIA H100 SXM5
+// 80GB (measured ceilings, calibrated 2026-11-27)". Empty without a profile.
+[[nodiscard]] std::string roofs_label(const Report& report);
+
+// What `brrr calibrate` prints: the GPU, the clocks seen, and one row per ceiling with its
+// measured value, the datasheet's, their ratio and the spread of its runs.
+[[nodiscard]] std::string render_calibration(const Calibration& calibration, const HardwareProfile* datasheet);
+
 // A label for each attribution part, as the renderers show it.
 [[nodiscard]] std::string_view part_label(Part p);
 

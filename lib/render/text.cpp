@@ -64,11 +64,7 @@ void header(std::string& out, const Report& r, const RenderOptions& o, const Sty
                   exit_text(run.info.exit));
   if (!run.info.complete) line += " · INCOMPLETE";
   out += s.dim(clip(line, o.width)) + "\n";
-  if (r.profile)
-    out += s.dim(clip(fmt::format("roofs: {} ({} ceilings)", r.profile->name,
-                                  r.analysis.ceilings == Ceilings::measured ? "measured" : "datasheet"),
-                      o.width)) +
-           "\n";
+  if (r.profile) out += s.dim(clip("roofs: " + roofs_label(r), o.width)) + "\n";
   out += "\n";
 }
 

@@ -23,6 +23,9 @@ struct Report {
   std::optional<HardwareProfile> profile;
   // Why no profile applies (an unknown GPU, no GPU at all), when profile is empty.
   std::string profile_missing_reason;
+  // Why the roofs use the ceilings they do (analysis.ceilings): which calibration, or why
+  // none (docs/calibrate.md).
+  std::string ceilings_reason;
   Analysis analysis;
 };
 

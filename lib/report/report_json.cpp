@@ -73,11 +73,6 @@ FlopCounts flops_from(const JsonReader& r) {
   return f;
 }
 
-std::string signal_name(int signal) {
-  const char* abbrev = sigabbrev_np(signal);
-  return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(signal);
-}
-
 ojson exit_json(const ExitStatus& e) {
   switch (e.kind) {
   case ExitStatus::Kind::exited:
@@ -351,25 +346,18 @@ nlohmann::ordered_json report_to_json(const Report& report) {
                 {"end_ns", run.timeline.gpu_end_ns},
                 {"duration_ns", run.timeline.gpu_end_ns - run.timeline.gpu_begin_ns}}}};
   ojson gpus = ojson::array();
-  for (const auto& g : run.gpus)
-    gpus.push_back({{"id", g.id},
-                    {"name", g.name},
-                    {"uuid", g.uuid},
-                    {"compute_capability", g.compute_capability},
-                    {"sm_count", g.sm_count},
-                    {"sm_clock_mhz", g.sm_clock_mhz},
-                    {"memory_bytes", g.memory_bytes},
-                    {"l2_bytes", g.l2_bytes},
-                    {"mig", g.mig}});
+  for (const auto& g : run.gpus) gpus.push_back(gpu_to_json(g));
   j["gpus"] = std::move(gpus);
   if (report.profile) {
-    j["hardware_profile"] = profile_to_json(*report.profile);
+    // Through an unordered object: the profile's keys come out sorted (documented).
+    j["hardware_profile"] = json(profile_to_json(*report.profile));
     j["hardware_profile"]["origin"] = report.profile->origin;
   } else {
     j["hardware_profile"] = nullptr;
     j["hardware_profile_unavailable_reason"] = report.profile_missing_reason;
   }
   j["ceilings"] = analysis.ceilings == Ceilings::measured ? "measured" : "datasheet";
+  j["ceilings_reason"] = report.ceilings_reason;
   const auto& c = run.collection;
   j["collection"] = {{"counters_mode", c.counters_mode},
                      {"counters_available", c.counters_available},
@@ -468,19 +456,7 @@ Report report_from_json(const json& j, const std::string& source) {
   if (run.timeline.gpu_begin_ns > run.timeline.gpu_end_ns || run.timeline.gpu_end_ns > run.timeline.wall_ns)
     rr.at("gpu_active").fail("the GPU-active span must lie within the run");
 
-  for (const auto& g : r.at("gpus").items()) {
-    GpuInfo gpu;
-    gpu.id = g.at("id").u32();
-    gpu.name = g.at("name").str();
-    gpu.uuid = g.at("uuid").str();
-    gpu.compute_capability = g.at("compute_capability").str();
-    gpu.sm_count = g.at("sm_count").u32();
-    gpu.sm_clock_mhz = g.at("sm_clock_mhz").u32();
-    gpu.memory_bytes = g.at("memory_bytes").u64();
-    gpu.l2_bytes = g.at("l2_bytes").u64();
-    gpu.mig = g.at("mig").boolean();
-    run.gpus.push_back(std::move(gpu));
-  }
+  for (const auto& g : r.at("gpus").items()) run.gpus.push_back(gpu_from_json(g));
   if (auto p = r.optional("hardware_profile")) {
     report.profile = profile_from_json(p->json(), source + ": hardware_profile");
     if (auto origin = p->optional("origin")) report.profile->origin = origin->str();
@@ -552,6 +528,7 @@ Report report_from_json(const json& j, const std::string& source) {
   check_attribution_sums(run, r);
   if (auto ceilings = r.optional("ceilings"); ceilings && ceilings->str() == "measured")
     report.analysis.ceilings = Ceilings::measured;
+  if (auto reason = r.optional("ceilings_reason")) report.ceilings_reason = reason->str();
   return report;
 }
 
