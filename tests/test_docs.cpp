@@ -137,7 +137,8 @@ std::vector<QuotedOutput> quoted_outputs(const std::string& doc) {
   return out;
 }
 
-std::vector<std::string> lines_of(const std::string& text) {
+// The lines of a command's output, without trailing spaces, as the walkthrough quotes them.
+std::vector<std::string> output_lines(const std::string& text) {
   std::vector<std::string> out;
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) out.push_back(without_trailing_space(line));
@@ -158,7 +159,7 @@ TEST_CASE("docs: the walkthrough quotes brrr explain as it prints today") {
     if (!outputs.count(q.report)) {
       const auto result = run_brrr({"explain", source_path(q.report).string()});
       REQUIRE(result.status == 0);
-      outputs[q.report] = lines_of(result.out);
+      outputs[q.report] = output_lines(result.out);
     }
     const auto& output = outputs[q.report];
     REQUIRE(!q.lines.empty());
