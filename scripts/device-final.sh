@@ -26,6 +26,7 @@ record() { # record NAME COMMAND...
   step "$name" 150 "$bin/brrr" profile --force -o "$out/$name-h100.json" -- "$@"
 }
 record demo "$bin/brrr-demo"
+record demo-sgemm "$bin/brrr-demo" --phases sgemm
 record mlp-eager python3 examples/pytorch/mlp_train.py --steps 200
 record mlp-compiled python3 examples/pytorch/mlp_train.py --steps 200 --compile
 record cos-eager python3 examples/pytorch/cos_cos.py

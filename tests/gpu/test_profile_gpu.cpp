@@ -13,6 +13,7 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -21,6 +22,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <spawn.h>
 #include <sstream>
 #include <string>
@@ -342,4 +344,55 @@ TEST_CASE("the demo's phases are classified by measurement, and the fused-cos pr
   const double measured = static_cast<double>(cos_cos->median_ns);
   MESSAGE("fused cos(cos(x)): predicted " << predicted << " ns, measured " << measured << " ns");
   CHECK(std::fabs(predicted - measured) <= 0.2 * measured);
+}
+
+// The fire case of compute.tensor-cores on real hardware: the demo's optional sgemm phase runs an
+// 8192³ FP32 GEMM on the CUDA cores (cuBLAS without TF32). brrr must find, by its counters alone,
+// a compute-bound FP32 CUDA-core kernel with a matrix product's data reuse, and suggest TF32 with
+// the saving its formula gives (docs/rules.md).
+TEST_CASE("an FP32 GEMM on CUDA cores gets the tensor-core suggestion, with its saving") {
+  auto p = profile("demo-sgemm", {program("brrr-demo"), "--phases", "sgemm"});
+  CHECK(p.outcome.status == 0);
+  REQUIRE(p.report.profile.has_value());
+  const auto& run = p.report.run;
+  const auto& profile = *p.report.profile;
+  const auto analysis = brrr::analyse(run, &profile);
+  // cuBLAS picks the kernel: the one that did the most FP32 CUDA-core FLOPs is the GEMM.
+  std::optional<uint32_t> gemm;
+  for (uint32_t i = 0; i < run.kernels.size(); ++i) {
+    const auto& k = run.kernels[i];
+    if (!k.counters) continue;
+    const double flops = k.counters->flops_per_launch.get(brrr::Precision::fp32, brrr::Pipe::cuda_core);
+    if (!gemm ||
+        flops > run.kernels[*gemm].counters->flops_per_launch.get(brrr::Precision::fp32, brrr::Pipe::cuda_core))
+      gemm = i;
+  }
+  REQUIRE(gemm.has_value());
+  const auto& k = run.kernels[*gemm];
+  const auto& a = analysis.kernels[*gemm];
+  const double analytic = 2.0 * 8192 * 8192 * 8192.0;
+  MESSAGE("sgemm: " << k.name << ", " << k.launches << " launches, median " << k.median_ns << " ns, "
+                    << a.achieved_flops_per_s / 1e12 << " TFLOP/s, " << a.roof_fraction * 100 << "% of roof, "
+                    << a.intensity.value_or(0) << " FLOPs per DRAM byte");
+  CHECK(k.counters->flops_per_launch.get(brrr::Precision::fp32, brrr::Pipe::cuda_core) >= 0.98 * analytic);
+  CHECK(k.counters->flops_per_launch.get(brrr::Precision::fp32, brrr::Pipe::cuda_core) <= 1.05 * analytic);
+  CHECK(a.bound == brrr::BoundClass::compute);
+  CHECK(a.precision == brrr::Precision::fp32);
+  CHECK(a.pipe == brrr::Pipe::cuda_core);
+  CHECK(a.intensity.value_or(0) >= brrr::RuleLimits{}.gemm_like_intensity);
+  const brrr::Finding* finding = nullptr;
+  for (const auto& f : analysis.verdict.findings)
+    if (f.rule_id == "compute.tensor-cores" && f.kernels == std::vector<uint32_t>{*gemm}) finding = &f;
+  REQUIRE(finding != nullptr);
+  // The formula, from the report's own figures: the kernel at the TF32 roof or its DRAM traffic.
+  const double tf32 = *profile.peak(brrr::Precision::tf32, brrr::Pipe::tensor, brrr::Ceilings::datasheet);
+  const double bandwidth = *profile.dram_bandwidth(brrr::Ceilings::datasheet);
+  const double ratio =
+      std::min(1.0, std::max(a.flops / tf32, a.dram_bytes / bandwidth) / (static_cast<double>(k.total_ns) * 1e-9));
+  MESSAGE("compute.tensor-cores saves " << finding->saving_ns << " ns (" << finding->saving_fraction * 100
+                                        << "% of the run); at TF32 the GEMM would take " << ratio * 100
+                                        << "% of its time");
+  CHECK(static_cast<double>(finding->saving_ns) ==
+        doctest::Approx(static_cast<double>(k.attributed_ns) * (1 - ratio)).epsilon(1e-6));
+  CHECK(ratio < 0.5);
 }
