@@ -21,6 +21,10 @@ namespace brrr {
 
 namespace {
 
+// Whether two changes go the same way. Not by their product: two deltas of seconds in
+// nanoseconds overflow 64 bits (found by the sanitized suite).
+bool same_direction(int64_t a, int64_t b) { return (a > 0 && b > 0) || (a < 0 && b < 0); }
+
 TimeChange time_change(uint64_t before_ns, uint64_t after_ns, const Attribution& before, const Attribution& after) {
   return {before_ns, after_ns, before.fraction(before_ns), after.fraction(after_ns)};
 }
@@ -194,11 +198,11 @@ std::string verdict(const ReportDiff& d) {
     // The part that moved the wall time most in its direction.
     std::size_t top = 0;
     for (std::size_t i = 1; i < part_count; ++i)
-      if (d.process.parts[i].delta_ns() * wall.delta_ns() > 0 &&
+      if (same_direction(d.process.parts[i].delta_ns(), wall.delta_ns()) &&
           std::llabs(d.process.parts[i].delta_ns()) > std::llabs(d.process.parts[top].delta_ns()))
         top = i;
     const int64_t top_delta = d.process.parts[top].delta_ns();
-    if (top_delta * wall.delta_ns() > 0)
+    if (same_direction(top_delta, wall.delta_ns()))
       clause += fmt::format(", {} in {} ({})",
                             2 * std::llabs(top_delta) >= std::llabs(wall.delta_ns()) ? "most of it" : "the most",
                             to_string(static_cast<Part>(top)), format_signed_duration(top_delta));

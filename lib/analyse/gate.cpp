@@ -197,6 +197,8 @@ private:
     if (at >= text_.size()) return "the end of the condition";
     std::size_t end = at;
     while (end < text_.size() && text_[end] != ' ' && end - at < 24) ++end;
+    // Shortened between characters, never inside one (found by fuzz_gate).
+    while (end > at + 1 && end < text_.size() && (static_cast<unsigned char>(text_[end]) & 0xC0) == 0x80) --end;
     return fmt::format("'{}'", text_.substr(at, end - at));
   }
 
