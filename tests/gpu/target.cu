@@ -3,6 +3,8 @@
 //   brrr-test-target exit-in-flight  launch 1000 kernels and exit() without waiting for them
 //   brrr-test-target segv            run kernels for about 1.5 s, then crash with SIGSEGV
 //   brrr-test-target abort           the same, then abort()
+//   brrr-test-target late-kernel     3000 launches of one kernel, then 10 of a kernel first seen
+//                                    after them (brrr's counters must wake up for it)
 // Each prints the number of kernels it launched, so that the tests can count them in the report.
 
 #include "cuda_check.h"
@@ -20,9 +22,12 @@ __global__ void spin_kernel(float* out, int iterations) {
   if (v == -1.0f) out[threadIdx.x] = v;
 }
 
+// A kernel of its own, launched only after thousands of others.
+__global__ void late_kernel(float* out) { out[threadIdx.x] = 2.0f * threadIdx.x; }
+
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: brrr-test-target exit N | exit-in-flight | segv | abort\n");
+    std::fprintf(stderr, "usage: brrr-test-target exit N | exit-in-flight | segv | abort | late-kernel\n");
     return 2;
   }
   float* out = nullptr;
@@ -55,6 +60,14 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     if (std::strcmp(mode, "abort") == 0) std::abort();
     std::raise(SIGSEGV);
+  }
+  if (std::strcmp(mode, "late-kernel") == 0) {
+    for (int i = 0; i < 3000; ++i) spin_kernel<<<1, 128>>>(out, 100);
+    CHECK(cudaDeviceSynchronize());
+    for (int i = 0; i < 10; ++i) late_kernel<<<1, 128>>>(out);
+    CHECK(cudaDeviceSynchronize());
+    std::printf("launched 3010\n");
+    return 0;
   }
   std::fprintf(stderr, "unknown mode %s\n", mode);
   return 2;

@@ -36,10 +36,10 @@ namespace {
 
 namespace fs = std::filesystem;
 using brrr::gpu_testing::bin_dir;
-using brrr::gpu_testing::source_dir;
 using brrr::gpu_testing::Outcome;
 using brrr::gpu_testing::run;
 using brrr::gpu_testing::scratch;
+using brrr::gpu_testing::source_dir;
 
 struct Profiled {
   Outcome outcome;
@@ -188,6 +188,27 @@ TEST_CASE("exit statuses pass through: a code, and a signal") {
   auto killed = profile("killed", {"sh", "-c", program("brrr-test-target") + " exit 0; kill -9 $$"});
   CHECK(killed.outcome.status == 137);
   CHECK_FALSE(killed.report.run.info.complete);
+}
+
+TEST_CASE("counters wake up for a kernel first launched after sampling went quiet") {
+  // After 1000 launches without a sample the range profiler is disabled; the late kernel needs
+  // it enabled again.
+  auto p = profile("late-kernel", {program("brrr-test-target"), "late-kernel"});
+  CHECK(p.outcome.status == 0);
+  CHECK(p.report.run.info.complete);
+  const auto* spin = find_kernel(p.report.run, "spin_kernel");
+  const auto* late = find_kernel(p.report.run, "late_kernel");
+  REQUIRE(spin != nullptr);
+  REQUIRE(late != nullptr);
+  CHECK(spin->launches == 3000);
+  CHECK(late->launches == 10);
+  REQUIRE(spin->counters.has_value());
+  REQUIRE(late->counters.has_value());
+  CHECK(spin->counters->measured_launches == 1);
+  CHECK(late->counters->measured_launches == 1);
+  // It writes 128 floats, so its measured L2 traffic cannot be zero.
+  CHECK(late->counters->l2_bytes_per_launch > 0);
+  CHECK(p.report.run.collection.tool_ns > 0);
 }
 
 TEST_CASE("exit() with kernels in flight loses none of them") {

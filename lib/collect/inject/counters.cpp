@@ -59,16 +59,24 @@ struct ChipConfig {
   std::vector<uint8_t> config_image;
 };
 
-// The range profiler of one context, enabled at its first sampled launch and left enabled.
-// (Disabling it after each sample and enabling it again crashes the program inside CUPTI 13.0
-// on the H100, measured twice. While it is enabled, CUPTI hands over no activity buffer before
-// the forced flush at exit: inject.cpp's fatal-signal handler forces that flush for crashes.)
+// The range profiler of one context: enabled at a sampled launch, and disabled again once
+// sampling has gone quiet, because while it is enabled every launch of the program costs about
+// 1 µs more (bench/results/counters-accuracy-h100.md) and CUPTI hands over no activity buffer
+// before the forced flush at exit (inject.cpp's fatal-signal handler forces that flush for
+// crashes). Enabling it again costs 150–190 ms and makes a new profiler object, whose counter
+// data image must be sized and initialised anew (reusing the old image crashed inside CUPTI).
 struct ContextProfiler {
   CUcontext context = nullptr;
   ChipConfig* chip = nullptr;
   std::vector<uint8_t> counter_data;
   CUpti_RangeProfiler_Object* object = nullptr;
+  bool enabled = false;
 };
+
+// Launches without a sample after which the range profiler is disabled. Doubled at every
+// re-enabling, so that a program whose new kernels keep trickling in pays for re-enabling a
+// few times at most.
+constexpr uint64_t first_idle_launches = 1000;
 
 // An 8-byte word of a kernel's parameters, where a pointer can be.
 struct ParamWord {
@@ -116,6 +124,12 @@ struct CountersState {
   bool dataflow_compared = false;
   // A launch of some thread is being measured: the range profiler measures one at a time.
   bool busy = false;
+  // Outermost launch calls seen, and the count at the last sample: the profiler is disabled
+  // after idle_launches of them without a sample.
+  uint64_t launches = 0;
+  uint64_t last_sample_launch = 0;
+  uint64_t idle_launches = first_idle_launches;
+  uint32_t enabled_profilers = 0;
   uint64_t samples = 0;
   uint64_t started_ns = 0;
   uint64_t last_progress_ns = 0;
@@ -321,17 +335,6 @@ ChipConfig* chip_config(CountersState& s, CUcontext context) {
   return chip;
 }
 
-bool enable(CountersState& s, ContextProfiler& p) {
-  auto params = cupti_params<CUpti_RangeProfiler_Enable_Params>(CUpti_RangeProfiler_Enable_Params_STRUCT_SIZE);
-  params.ctx = p.context;
-  if (CUptiResult r = s.api->cuptiRangeProfilerEnable(&params); r != CUPTI_SUCCESS) {
-    give_up(s, failure(s, "cuptiRangeProfilerEnable", r));
-    return false;
-  }
-  p.object = params.pRangeProfilerObject;
-  return true;
-}
-
 // Prepares the counter data image for one range and hands it and the config to the profiler.
 bool configure(CountersState& s, ContextProfiler& p) {
   const CuptiApi& api = *s.api;
@@ -362,6 +365,59 @@ bool configure(CountersState& s, ContextProfiler& p) {
   return true;
 }
 
+// Enables the context's range profiler with a counter data image of its own and hands it the
+// config.
+bool enable(CountersState& s, ContextProfiler& p) {
+  const CuptiApi& api = *s.api;
+  auto params = cupti_params<CUpti_RangeProfiler_Enable_Params>(CUpti_RangeProfiler_Enable_Params_STRUCT_SIZE);
+  params.ctx = p.context;
+  if (CUptiResult r = api.cuptiRangeProfilerEnable(&params); r != CUPTI_SUCCESS) {
+    give_up(s, failure(s, "cuptiRangeProfilerEnable", r));
+    return false;
+  }
+  p.object = params.pRangeProfilerObject;
+  p.enabled = true;
+  ++s.enabled_profilers;
+  auto size = cupti_params<CUpti_RangeProfiler_GetCounterDataSize_Params>(
+      CUpti_RangeProfiler_GetCounterDataSize_Params_STRUCT_SIZE);
+  size.pRangeProfilerObject = p.object;
+  size.pMetricNames = p.chip->metrics.data();
+  size.numMetrics = p.chip->metrics.size();
+  size.maxNumOfRanges = 1;
+  size.maxNumRangeTreeNodes = 1;
+  if (CUptiResult r = api.cuptiRangeProfilerGetCounterDataSize(&size); r != CUPTI_SUCCESS) {
+    give_up(s, failure(s, "cuptiRangeProfilerGetCounterDataSize", r));
+    return false;
+  }
+  p.counter_data.assign(size.counterDataSize, 0);
+  return configure(s, p);
+}
+
+// Disables the range profilers of this context that no sample needs any more, and records the
+// time it took as brrr's. A failure leaves the profiler enabled: only the program's launches
+// stay slower.
+void disable_idle(CountersState& s, CUcontext context) {
+  const CuptiApi& api = *s.api;
+  if (context == nullptr && driver() != nullptr) driver()->cuCtxGetCurrent(&context);
+  for (auto& [ctx, p] : s.contexts) {
+    if (p == nullptr || !p->enabled || ctx != context) continue;
+    const uint64_t start_ns = now_ns(api);
+    auto params = cupti_params<CUpti_RangeProfiler_Disable_Params>(CUpti_RangeProfiler_Disable_Params_STRUCT_SIZE);
+    params.pRangeProfilerObject = p->object;
+    if (CUptiResult r = api.cuptiRangeProfilerDisable(&params); r != CUPTI_SUCCESS) {
+      s.writer->warn(describe_failure(api, "cuptiRangeProfilerDisable", r) +
+                     ": the range profiler stays enabled, and launches stay about 1 µs slower");
+      s.idle_launches = UINT64_MAX;
+      return;
+    }
+    p->enabled = false;
+    p->object = nullptr;
+    --s.enabled_profilers;
+    StreamWriter::Batch batch(*s.writer);
+    if (batch.active()) batch.add(stream::ToolEventRecord{start_ns, now_ns(api), 0, 0});
+  }
+}
+
 ContextProfiler* context_profiler(CountersState& s, CUcontext context) {
   if (auto it = s.contexts.find(context); it != s.contexts.end()) return it->second;
   s.contexts[context] = nullptr; // a failure below is not retried for this context
@@ -383,19 +439,6 @@ ContextProfiler* context_profiler(CountersState& s, CUcontext context) {
   p->context = context;
   p->chip = chip;
   if (!enable(s, *p)) return nullptr;
-  auto size = cupti_params<CUpti_RangeProfiler_GetCounterDataSize_Params>(
-      CUpti_RangeProfiler_GetCounterDataSize_Params_STRUCT_SIZE);
-  size.pRangeProfilerObject = p->object;
-  size.pMetricNames = chip->metrics.data();
-  size.numMetrics = chip->metrics.size();
-  size.maxNumOfRanges = 1;
-  size.maxNumRangeTreeNodes = 1;
-  if (CUptiResult r = s.api->cuptiRangeProfilerGetCounterDataSize(&size); r != CUPTI_SUCCESS) {
-    give_up(s, failure(s, "cuptiRangeProfilerGetCounterDataSize", r));
-    return nullptr;
-  }
-  p->counter_data.resize(size.counterDataSize);
-  if (!configure(s, *p)) return nullptr;
   s.contexts[context] = p;
   return p;
 }
@@ -596,6 +639,8 @@ void on_launch(CUpti_CallbackDomain domain, CUpti_CallbackId id, const CUpti_Cal
         on_driver_launch(s, id, cb);
       else
         on_runtime_launch(s, id, cb);
+      if (++s.launches - s.last_sample_launch > s.idle_launches && s.enabled_profilers > 0 && !s.busy)
+        disable_idle(s, cb.context);
     }
     if (!s.options.range.empty() && t_inside_range == 0) return;
     const KernelKey key = launch_key(domain, id, cb);
@@ -627,6 +672,10 @@ void on_launch(CUpti_CallbackDomain domain, CUpti_CallbackId id, const CUpti_Cal
     // metric configuration) included: it goes into the tool event, never to the program.
     t_sample_start_ns = now_ns(*s.api);
     ContextProfiler* p = context_profiler(s, context);
+    if (p != nullptr && !p->enabled) {
+      s.idle_launches = s.idle_launches > UINT64_MAX / 2 ? UINT64_MAX : s.idle_launches * 2;
+      if (!enable(s, *p)) p = nullptr;
+    }
     auto start = cupti_params<CUpti_RangeProfiler_Start_Params>(CUpti_RangeProfiler_Start_Params_STRUCT_SIZE);
     CUptiResult started = CUPTI_ERROR_UNKNOWN;
     if (p != nullptr) {
@@ -652,6 +701,7 @@ void on_launch(CUpti_CallbackDomain domain, CUpti_CallbackId id, const CUpti_Cal
     std::lock_guard lock(s.mutex);
     finish_sample(s, *p, cb);
     s.busy = false;
+    s.last_sample_launch = s.launches;
   }
 }
 
