@@ -181,15 +181,25 @@ std::string failure(const CountersState& s, const char* call, CUptiResult result
   return describe_failure(*s.api, call, result);
 }
 
-KernelKey launch_key(CUpti_CallbackDomain domain, CUpti_CallbackId id, const CUpti_CallbackData& cb) {
-  KernelKey key;
-  key.symbol = cb.symbolName;
+// What the counters need from a launch call's parameters, whichever launch API it was.
+struct LaunchParams {
+  uint32_t grid[3] = {0, 0, 0};
+  uint32_t block[3] = {0, 0, 0};
+  CUstream stream = nullptr;
+  void** args = nullptr;
+  // The kernel: a driver function, or for runtime launches the host-side symbol.
+  CUfunction function = nullptr;
+  const void* runtime_function = nullptr;
+};
+
+LaunchParams launch_params(CUpti_CallbackDomain domain, CUpti_CallbackId id, const CUpti_CallbackData& cb) {
+  LaunchParams out;
   auto set = [&](uint32_t gx, uint32_t gy, uint32_t gz, uint32_t bx, uint32_t by, uint32_t bz) {
-    key.grid[0] = gx, key.grid[1] = gy, key.grid[2] = gz;
-    key.block[0] = bx, key.block[1] = by, key.block[2] = bz;
+    out.grid[0] = gx, out.grid[1] = gy, out.grid[2] = gz;
+    out.block[0] = bx, out.block[1] = by, out.block[2] = bz;
   };
   const void* p = cb.functionParams;
-  if (p == nullptr) return key;
+  if (p == nullptr) return out;
   if (domain == CUPTI_CB_DOMAIN_RUNTIME_API) {
     switch (id) {
     case CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernel_v7000:
@@ -199,14 +209,21 @@ KernelKey launch_key(CUpti_CallbackDomain domain, CUpti_CallbackId id, const CUp
       // These calls share one parameter layout.
       const auto* a = static_cast<const cudaLaunchKernel_v7000_params*>(p);
       set(a->gridDim.x, a->gridDim.y, a->gridDim.z, a->blockDim.x, a->blockDim.y, a->blockDim.z);
+      out.stream = reinterpret_cast<CUstream>(a->stream);
+      out.args = a->args;
+      out.runtime_function = a->func;
       break;
     }
     case CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernelExC_v11060:
     case CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernelExC_ptsz_v11060: {
       const auto* a = static_cast<const cudaLaunchKernelExC_v11060_params*>(p);
-      if (a->config != nullptr)
+      if (a->config != nullptr) {
         set(a->config->gridDim.x, a->config->gridDim.y, a->config->gridDim.z, a->config->blockDim.x,
             a->config->blockDim.y, a->config->blockDim.z);
+        out.stream = reinterpret_cast<CUstream>(a->config->stream);
+      }
+      out.args = a->args;
+      out.runtime_function = a->func;
       break;
     }
     default:
@@ -220,20 +237,35 @@ KernelKey launch_key(CUpti_CallbackDomain domain, CUpti_CallbackId id, const CUp
     case CUPTI_DRIVER_TRACE_CBID_cuLaunchCooperativeKernel_ptsz: {
       const auto* a = static_cast<const cuLaunchKernel_params*>(p);
       set(a->gridDimX, a->gridDimY, a->gridDimZ, a->blockDimX, a->blockDimY, a->blockDimZ);
+      out.stream = a->hStream;
+      out.args = a->kernelParams;
+      out.function = a->f;
       break;
     }
     case CUPTI_DRIVER_TRACE_CBID_cuLaunchKernelEx:
     case CUPTI_DRIVER_TRACE_CBID_cuLaunchKernelEx_ptsz: {
       const auto* a = static_cast<const cuLaunchKernelEx_params*>(p);
-      if (a->config != nullptr)
+      if (a->config != nullptr) {
         set(a->config->gridDimX, a->config->gridDimY, a->config->gridDimZ, a->config->blockDimX, a->config->blockDimY,
             a->config->blockDimZ);
+        out.stream = a->config->hStream;
+      }
+      out.args = a->kernelParams;
+      out.function = a->f;
       break;
     }
     default:
       break;
     }
   }
+  return out;
+}
+
+KernelKey launch_key(const LaunchParams& params, const CUpti_CallbackData& cb) {
+  KernelKey key;
+  key.symbol = cb.symbolName;
+  std::memcpy(key.grid, params.grid, sizeof key.grid);
+  std::memcpy(key.block, params.block, sizeof key.block);
   return key;
 }
 
@@ -584,48 +616,13 @@ const ParamWords& runtime_param_words(CountersState& s, const void* function, co
   return it->second;
 }
 
-void on_runtime_launch(CountersState& s, CUpti_CallbackId id, const CUpti_CallbackData& cb) {
-  const void* p = cb.functionParams;
-  if (p == nullptr) return;
-  switch (id) {
-  case CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernel_v7000:
-  case CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernel_ptsz_v7000:
-  case CUPTI_RUNTIME_TRACE_CBID_cudaLaunchCooperativeKernel_v9000:
-  case CUPTI_RUNTIME_TRACE_CBID_cudaLaunchCooperativeKernel_ptsz_v9000: {
-    const auto* a = static_cast<const cudaLaunchKernel_v7000_params*>(p);
-    return record_dataflow(s, runtime_param_words(s, a->func, cb.symbolName), reinterpret_cast<CUstream>(a->stream),
-                           a->args, t_launch_correlation);
-  }
-  case CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernelExC_v11060:
-  case CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernelExC_ptsz_v11060: {
-    const auto* a = static_cast<const cudaLaunchKernelExC_v11060_params*>(p);
-    return record_dataflow(s, runtime_param_words(s, a->func, cb.symbolName),
-                           a->config ? reinterpret_cast<CUstream>(a->config->stream) : nullptr, a->args,
-                           t_launch_correlation);
-  }
-  default:
-    return;
-  }
-}
-
-void on_driver_launch(CountersState& s, CUpti_CallbackId id, const CUpti_CallbackData& cb) {
-  const void* p = cb.functionParams;
-  if (p == nullptr) return;
-  switch (id) {
-  case CUPTI_DRIVER_TRACE_CBID_cuLaunchKernel:
-  case CUPTI_DRIVER_TRACE_CBID_cuLaunchKernel_ptsz: {
-    const auto* a = static_cast<const cuLaunchKernel_params*>(p);
-    return record_dataflow(s, param_words(s, a->f), a->hStream, a->kernelParams, t_launch_correlation);
-  }
-  case CUPTI_DRIVER_TRACE_CBID_cuLaunchKernelEx:
-  case CUPTI_DRIVER_TRACE_CBID_cuLaunchKernelEx_ptsz: {
-    const auto* a = static_cast<const cuLaunchKernelEx_params*>(p);
-    return record_dataflow(s, param_words(s, a->f), a->config ? a->config->hStream : nullptr, a->kernelParams,
-                           t_launch_correlation);
-  }
-  default:
-    return;
-  }
+// Compares the launch's arguments with the previous launch on its stream (dataflow).
+void on_launch_arguments(CountersState& s, const LaunchParams& params, const CUpti_CallbackData& cb) {
+  if (params.function != nullptr)
+    record_dataflow(s, param_words(s, params.function), params.stream, params.args, t_launch_correlation);
+  else if (params.runtime_function != nullptr)
+    record_dataflow(s, runtime_param_words(s, params.runtime_function, cb.symbolName), params.stream, params.args,
+                    t_launch_correlation);
 }
 
 void on_launch(CUpti_CallbackDomain domain, CUpti_CallbackId id, const CUpti_CallbackData& cb) {
@@ -633,17 +630,15 @@ void on_launch(CUpti_CallbackDomain domain, CUpti_CallbackId id, const CUpti_Cal
   if (cb.callbackSite == CUPTI_API_ENTER) {
     if (t_launch_depth++ > 0) return;
     t_launch_correlation = cb.correlationId;
+    const LaunchParams params = launch_params(domain, id, cb);
     {
       std::lock_guard lock(s.mutex);
-      if (domain == CUPTI_CB_DOMAIN_DRIVER_API)
-        on_driver_launch(s, id, cb);
-      else
-        on_runtime_launch(s, id, cb);
+      on_launch_arguments(s, params, cb);
       if (++s.launches - s.last_sample_launch > s.idle_launches && s.enabled_profilers > 0 && !s.busy)
         disable_idle(s, cb.context);
     }
     if (!s.options.range.empty() && t_inside_range == 0) return;
-    const KernelKey key = launch_key(domain, id, cb);
+    const KernelKey key = launch_key(params, cb);
     if (t_sampled_enough.count(key) != 0) return;
     std::lock_guard lock(s.mutex);
     uint32_t& count = s.sampled[key];
