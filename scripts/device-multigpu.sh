@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # On a machine with several GPUs, PyTorch and a carried build (build-device/bin): brrr on a
-# multi-GPU PyTorch job (bench/multigpu.py): tracing overhead per rank, an imbalanced job
-# merged (the straggler found and quantified), brrr in front of torchrun, and the NCCL
-# all-reduce time against CUDA-event timing. Writes under $OUT: multigpu-h100.md (for
-# bench/results/), multigpu-log.txt, and multigpu-reports.tar.gz (every report and merged
-# report), three files.
+# multi-GPU PyTorch job. First the GPU test of two ranks under torchrun (rank-named reports,
+# NCCL as communication, the straggler found and its cause), then bench/multigpu.py: tracing
+# overhead per rank, the imbalanced and balanced jobs merged, brrr in front of torchrun, and
+# the NCCL all-reduce time of several sizes against CUDA-event timing. Writes under $OUT:
+# multigpu-h100.md (for bench/results/), multigpu-log.txt, and multigpu-reports.tar.gz (every
+# report and merged report, and the GPU test's folder), three files.
+#
+# Time: every torchrun job takes 12 to 18 s on 2×H100 (mostly start-up). The GPU test is one
+# job; the parts of bench/multigpu.py (MULTIGPU_PARTS, comma-separated) take: overhead 3 jobs a
+# round (ROUNDS), jobs 2, outside 1, nccl 2 (1 without MULTIGPU_NCCL_PLAIN=1). Each job stops at
+# MULTIGPU_RUN_LIMIT s, the test at MULTIGPU_TEST_LIMIT s, the benchmark at MULTIGPU_BENCH_LIMIT s;
+# the page holds every part finished before a limit.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bin=${BRRR_BIN:-build-device/bin}
@@ -23,11 +30,20 @@ log=$out/multigpu-log.txt
 { nvidia-smi; python3 -c 'import torch; print("torch", torch.__version__, "nccl", torch.cuda.nccl.version())'; } > "$log" 2>&1
 if command -v torchrun > /dev/null; then echo "torchrun: $(command -v torchrun)" >> "$log"; else
   echo "torchrun not on PATH: python3 -m torch.distributed.run" >> "$log"; fi
-# The GPU test of two ranks under torchrun first: it says quickly whether the rest can work.
-BRRR_SOURCE_DIR=$PWD timeout "${MULTIGPU_TEST_LIMIT:-150}" "$bin/brrr_gpu_tests" -tc='two ranks*' >> "$log" 2>&1
-echo "== gpu test (two ranks under torchrun): exit $?" | tee -a "$log"
 reports=$(mktemp -d)
-timeout "${MULTIGPU_BENCH_LIMIT:-420}" python3 bench/multigpu.py --bin "$bin" --nproc "$nproc" --rounds "${ROUNDS:-2}" --limit "${MULTIGPU_RUN_LIMIT:-150}" \
+# The GPU test of two ranks under torchrun first: it says quickly whether the rest can work.
+if [ "${MULTIGPU_TEST:-1}" = 1 ]; then
+  mkdir -p "$reports/gpu-test"
+  BRRR_GPU_TEST_KEEP="$reports/gpu-test" BRRR_SOURCE_DIR=$PWD timeout "${MULTIGPU_TEST_LIMIT:-150}" \
+    "$bin/brrr_gpu_tests" -tc='two ranks*' >> "$log" 2>&1
+  echo "== gpu test (two ranks under torchrun): exit $?" | tee -a "$log"
+  grep -a 'MESSAGE:' "$log" | sed 's/.*MESSAGE: /   /' | tail -2
+fi
+plain=--nccl-plain
+[ "${MULTIGPU_NCCL_PLAIN:-1}" = 1 ] || plain=--no-nccl-plain
+timeout "${MULTIGPU_BENCH_LIMIT:-420}" python3 bench/multigpu.py --bin "$bin" --nproc "$nproc" \
+  --parts "${MULTIGPU_PARTS:-overhead,jobs,outside,nccl}" --rounds "${ROUNDS:-2}" --limit "${MULTIGPU_RUN_LIMIT:-150}" \
+  --sizes "${MULTIGPU_SIZES:-1:200,64:50,256:20}" $plain \
   --out "$out/multigpu-h100.md" --reports "$reports" --log "$log"
 status=$?
 tar -czf "$out/multigpu-reports.tar.gz" -C "$reports" .

@@ -233,6 +233,7 @@ Analysis analyse(const Run& run, const HardwareProfile* profile, const AnalyseOp
   a.process = attribute_process(run, a.kernels);
   a.gpu_active = attribute_gpu_active(run, a.kernels);
   for (const auto& r : run.ranges) a.ranges.push_back(attribute_range(run, r, a.kernels));
+  if (run.between_collectives) a.between_collectives = attribute_range(run, *run.between_collectives, a.kernels);
 
   Verdict& v = a.verdict;
   if (run.timeline.gpu_end_ns == run.timeline.gpu_begin_ns) {

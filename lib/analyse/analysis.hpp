@@ -124,10 +124,11 @@ struct Verdict {
 struct Analysis {
   Ceilings ceilings = Ceilings::datasheet;
   bool has_profile = false;
-  std::vector<KernelAnalysis> kernels; // parallel to Run::kernels
-  Attribution process;                 // the whole wall time of the run
-  Attribution gpu_active;              // the GPU-active span only
-  std::vector<Attribution> ranges;     // parallel to Run::ranges
+  std::vector<KernelAnalysis> kernels;            // parallel to Run::kernels
+  Attribution process;                            // the whole wall time of the run
+  Attribution gpu_active;                         // the GPU-active span only
+  std::vector<Attribution> ranges;                // parallel to Run::ranges
+  std::optional<Attribution> between_collectives; // of Run::between_collectives
   Verdict verdict;
 };
 

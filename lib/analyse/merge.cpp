@@ -1,11 +1,14 @@
-// The job view of several ranks' reports. Three measurements carry it:
+// The job view of several ranks' reports. Four measurements carry it:
 //  - the wait in collectives: a collective ends on every rank together, so it lasts longest on
 //    the ranks that arrived first. Its typical time without waiting is the smallest of the
 //    ranks' median durations (the last rank to arrive finds the others ready); every
 //    launch's time beyond that is waiting for other ranks;
-//  - each rank's own work: its GPU-active span less its communication;
-//  - the straggler: the rank with the most work, and the parts of its span that exceed the
-//    other ranks' mean, grouped into kernels, host and copies.
+//  - each rank's own work over the compared span (between its first and last collective where
+//    every rank has one, else its GPU-active span): the span less its communication;
+//  - the slowest rank: the one with the most work, and the parts of its span that exceed the
+//    other ranks' mean, grouped into kernels, host and copies;
+//  - whether the others waited for it, steadily: their wait beyond its own against its excess
+//    work, and its lead over them at the median collective against its lead in the mean.
 // Integer arithmetic moves the wait between parts, so each rank's parts still sum to its wall.
 
 #include "analyse/merge.hpp"
@@ -16,6 +19,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 #include <tuple>
@@ -25,6 +29,7 @@ namespace brrr {
 namespace {
 
 double as_double(uint64_t v) { return static_cast<double>(v); }
+double as_double(int64_t v) { return static_cast<double>(v); }
 
 // A sentence that starts with a rank's label ("rank 1 ...") starts with a capital.
 std::string sentence(std::string text) {
@@ -65,10 +70,12 @@ std::map<CollectiveKey, uint64_t> typical_collective_ns(const std::vector<RankRe
   return out;
 }
 
-// The attributed time of a rank's collectives spent waiting: each group's time beyond its
-// launches at the typical duration, as a share of the group's attributed time (which splits
-// time shared with kernels on other streams).
-uint64_t collective_wait_ns(const Report& r, const std::map<CollectiveKey, uint64_t>& typical) {
+// The time of a rank's collectives spent waiting, within a span: each group's time beyond its
+// launches at the typical duration is the share of its time that waited, applied to the time
+// the span holds of the group (`in_span`, by kernel group: its attributed time in the whole
+// run, or in the span between collectives; both split time shared with other streams).
+uint64_t collective_wait_ns(const Report& r, const std::map<CollectiveKey, uint64_t>& typical,
+                            const std::vector<uint64_t>& in_span) {
   uint64_t wait = 0;
   for (std::size_t i = 0; i < r.run.kernels.size(); ++i) {
     if (!is_timed_collective(r, i)) continue;
@@ -79,9 +86,21 @@ uint64_t collective_wait_ns(const Report& r, const std::map<CollectiveKey, uint6
     if (it->second > 0 && timed_launches(k) > k.total_ns / it->second) continue;
     const uint64_t beyond = k.total_ns - timed_launches(k) * it->second;
     const double share = as_double(beyond) / as_double(k.total_ns);
-    wait += std::min(k.attributed_ns, static_cast<uint64_t>(as_double(k.attributed_ns) * share));
+    wait += std::min(in_span[i], static_cast<uint64_t>(as_double(in_span[i]) * share));
   }
   return wait;
+}
+
+// Each kernel group's time in a span: its attributed time in the whole run without one.
+std::vector<uint64_t> group_time_in(const Run& run, const RangeSummary* span) {
+  std::vector<uint64_t> out(run.kernels.size(), 0);
+  if (!span) {
+    for (std::size_t i = 0; i < run.kernels.size(); ++i) out[i] = run.kernels[i].attributed_ns;
+    return out;
+  }
+  for (const auto& [index, ns] : span->kernel_ns)
+    if (index < out.size()) out[index] = ns;
+  return out;
 }
 
 Attribution with_wait(Attribution a, uint64_t wait) {
@@ -99,21 +118,27 @@ uint64_t parts_ns(const Attribution& a, const std::vector<Part>& parts) {
 
 int64_t difference(uint64_t a, uint64_t b) { return static_cast<int64_t>(a) - static_cast<int64_t>(b); }
 
-Straggler find_cause(const std::vector<RankAnalysis>& ranks, std::size_t straggler) {
+// The rank's parts against the other ranks' mean over the compared span, and its cause.
+Straggler compare_slowest(const std::vector<RankAnalysis>& ranks, ComparedSpan span, std::size_t slowest) {
   Straggler s;
-  s.index = straggler;
+  s.index = slowest;
   const auto others = static_cast<uint64_t>(ranks.size() - 1);
-  const Attribution& mine = ranks[straggler].gpu_active;
+  const Attribution& mine = ranks[slowest].compared(span);
   std::array<uint64_t, part_count> others_mean{};
   uint64_t others_work = 0;
+  uint64_t others_wait = 0;
   for (std::size_t r = 0; r < ranks.size(); ++r) {
-    if (r == straggler) continue;
-    for (std::size_t p = 0; p < part_count; ++p) others_mean[p] += ranks[r].gpu_active.ns[p];
+    if (r == slowest) continue;
+    const Attribution& theirs = ranks[r].compared(span);
+    for (std::size_t p = 0; p < part_count; ++p) others_mean[p] += theirs.ns[p];
     others_work += ranks[r].work_ns;
+    others_wait += ranks[r].communication_wait_ns;
   }
   for (auto& v : others_mean) v /= std::max<uint64_t>(1, others);
   for (std::size_t p = 0; p < part_count; ++p) s.part_excess_ns[p] = difference(mine.ns[p], others_mean[p]);
-  s.excess_ns = difference(ranks[straggler].work_ns, others_work / std::max<uint64_t>(1, others));
+  s.excess_ns = difference(ranks[slowest].work_ns, others_work / std::max<uint64_t>(1, others));
+  s.others_wait_excess_ns =
+      difference(others_wait / std::max<uint64_t>(1, others), ranks[slowest].communication_wait_ns);
   bool first = true;
   for (auto cause : all_causes) {
     const auto parts = straggler_cause_parts(cause);
@@ -132,6 +157,57 @@ Straggler find_cause(const std::vector<RankAnalysis>& ranks, std::size_t straggl
     }
   }
   return s;
+}
+
+// The timed group of a collective in a rank's report, if it ran it.
+const KernelGroup* find_collective(const Report& r, const CollectiveKey& key) {
+  for (std::size_t i = 0; i < r.run.kernels.size(); ++i)
+    if (is_timed_collective(r, i) && collective_key(r.run.kernels[i]) == key) return &r.run.kernels[i];
+  return nullptr;
+}
+
+// The slowest rank's lead over the others in the collectives it shares with them, in the mean
+// duration and at the median one, summed over its launches; and how many launches those are.
+void collective_leads(const std::vector<RankReport>& ranks, const std::map<CollectiveKey, uint64_t>& typical,
+                      Straggler& s) {
+  const Report& mine = ranks[s.index].report;
+  double mean_lead = 0;
+  double median_lead = 0;
+  for (std::size_t i = 0; i < mine.run.kernels.size(); ++i) {
+    if (!is_timed_collective(mine, i)) continue;
+    const KernelGroup& k = mine.run.kernels[i];
+    const CollectiveKey key = collective_key(k);
+    if (!typical.count(key)) continue;
+    double others_mean = 0;
+    double others_median = 0;
+    std::size_t others = 0;
+    for (std::size_t r = 0; r < ranks.size(); ++r) {
+      const KernelGroup* theirs = r == s.index ? nullptr : find_collective(ranks[r].report, key);
+      if (!theirs) continue;
+      others_mean += as_double(theirs->total_ns) / as_double(timed_launches(*theirs));
+      others_median += as_double(theirs->median_ns);
+      ++others;
+    }
+    if (others == 0) continue;
+    const double launches = as_double(timed_launches(k));
+    mean_lead += launches * (others_mean / as_double(others) - as_double(k.total_ns) / launches);
+    median_lead += launches * (others_median / as_double(others) - as_double(k.median_ns));
+    s.collective_launches += timed_launches(k);
+  }
+  s.mean_lead_ns = static_cast<int64_t>(std::llround(mean_lead));
+  s.median_lead_ns = static_cast<int64_t>(std::llround(median_lead));
+}
+
+// The tests of MergeLimits, in order. Without a collective shared with another rank, no wait
+// can confirm the slowest rank: the imbalance alone decides.
+StragglerDecision decide(const MergeAnalysis& m, const Straggler& s, const MergeLimits& limits) {
+  if (m.load_imbalance_fraction < limits.straggler_imbalance_fraction) return StragglerDecision::below_threshold;
+  if (s.collective_launches == 0) return StragglerDecision::straggler;
+  if (as_double(s.others_wait_excess_ns) < limits.wait_share_of_excess * as_double(s.excess_ns))
+    return StragglerDecision::not_waited_for;
+  if (s.median_lead_ns <= 0 || as_double(s.median_lead_ns) < limits.steady_share_of_lead * as_double(s.mean_lead_ns))
+    return StragglerDecision::not_steady;
+  return StragglerDecision::straggler;
 }
 
 std::string ratio_text(uint64_t a, uint64_t b) {
@@ -238,22 +314,78 @@ std::vector<std::string> job_notes(const std::vector<RankReport>& ranks, const M
   return out;
 }
 
+// The slowest rank's work against the mean: "rank 0 has the most work, 6% over the mean
+// (746 ms against 701 ms)".
+std::string slowest_clause(const std::vector<RankReport>& ranks, const MergeAnalysis& m, const Straggler& s) {
+  return fmt::format("{} has the most work, {} over the mean ({} against {})", rank_label(ranks, s.index),
+                     format_percent(m.load_imbalance_fraction), format_duration(as_double(m.max_work_ns)),
+                     format_duration(as_double(m.mean_work_ns)));
+}
+
 std::string job_headline(const std::vector<RankReport>& ranks, const MergeAnalysis& m, Regime regime) {
   const std::string share = format_percent(m.gpu_active.fraction(m.gpu_active.regime_ns(regime)));
-  if (m.straggler) {
-    const auto& s = *m.straggler;
+  if (const Straggler* s = m.straggler())
     return sentence(fmt::format("{} is the straggler (load imbalance {}): {}; the other ranks wait {} for it in "
                                 "their collectives.",
-                                rank_label(ranks, s.index), format_percent(m.load_imbalance_fraction), cause_clause(s),
-                                format_duration(as_double(others_wait_ns(m, s.index)))));
-  }
+                                rank_label(ranks, s->index), format_percent(m.load_imbalance_fraction),
+                                cause_clause(*s), format_duration(as_double(others_wait_ns(m, s->index)))));
   if (m.gpu_active.wall_ns == 0) return fmt::format("None of the {} ranks ran anything on its GPU.", ranks.size());
+  const std::string over_all =
+      fmt::format("Over all ranks, {} of the GPU-active time is {}.", share, to_string(regime));
+  const std::size_t others = ranks.size() - 1;
+  switch (m.decision) {
+  case StragglerDecision::not_waited_for: {
+    const Straggler& s = *m.slowest;
+    const uint64_t own = m.ranks[s.index].communication_wait_ns;
+    return fmt::format("The {} ranks are balanced where they wait for one another: {}, but the other ranks wait {} "
+                       "in their collectives{} and it waits {} itself, so its extra time held no one up (it lies "
+                       "before the ranks fall in step, or is noise). {}",
+                       ranks.size(), slowest_clause(ranks, m, s),
+                       format_duration(as_double(others_wait_ns(m, s.index) / std::max<std::size_t>(1, others))),
+                       others > 1 ? " on average" : "", format_duration(as_double(own)), over_all);
+  }
+  case StragglerDecision::not_steady: {
+    const Straggler& s = *m.slowest;
+    const double launches = as_double(std::max<uint64_t>(1, s.collective_launches));
+    return fmt::format("The {} ranks are balanced in a typical step: {}, and the other ranks wait {} longer than it "
+                       "in their collectives, but its lead over them at the median collective is {} (in the mean "
+                       "{}): a few long waits (a stall, brrr's counter replays), not an imbalance of every step. {}",
+                       ranks.size(), slowest_clause(ranks, m, s), format_duration(as_double(s.others_wait_excess_ns)),
+                       format_duration(as_double(s.median_lead_ns) / launches),
+                       format_duration(as_double(s.mean_lead_ns) / launches), over_all);
+  }
+  case StragglerDecision::straggler:
+  case StragglerDecision::below_threshold:
+    break;
+  }
   return fmt::format(
       "The {} ranks are balanced (load imbalance {}); over all of them, {} of the GPU-active time is {}.", ranks.size(),
       format_percent(m.load_imbalance_fraction), share, to_string(regime));
 }
 
 } // namespace
+
+std::string_view to_string(ComparedSpan s) {
+  return s == ComparedSpan::between_collectives ? "between_collectives" : "gpu_active";
+}
+
+std::string_view to_string(StragglerDecision d) {
+  switch (d) {
+  case StragglerDecision::straggler:
+    return "straggler";
+  case StragglerDecision::below_threshold:
+    return "below-threshold";
+  case StragglerDecision::not_waited_for:
+    return "not-waited-for";
+  case StragglerDecision::not_steady:
+    break;
+  }
+  return "not-steady";
+}
+
+const Attribution& RankAnalysis::compared(ComparedSpan span) const {
+  return span == ComparedSpan::between_collectives && between_collectives ? *between_collectives : gpu_active;
+}
 
 std::string_view to_string(StragglerCause c) {
   switch (c) {
@@ -291,16 +423,25 @@ std::string rank_label(const std::vector<RankReport>& ranks, std::size_t index) 
 MergeAnalysis analyse_merge(const std::vector<RankReport>& ranks, const MergeLimits& limits) {
   MergeAnalysis m;
   const auto typical = typical_collective_ns(ranks);
+  m.waits_measured = !typical.empty();
+  const bool all_between = !ranks.empty() && std::all_of(ranks.begin(), ranks.end(), [](const RankReport& r) {
+    return r.report.run.between_collectives && r.report.analysis.between_collectives;
+  });
+  m.compared = all_between ? ComparedSpan::between_collectives : ComparedSpan::gpu_active;
   uint64_t total_work = 0;
   for (const auto& rank : ranks) {
     const Report& r = rank.report;
-    const uint64_t wait = collective_wait_ns(r, typical);
+    const uint64_t wait = collective_wait_ns(r, typical, group_time_in(r.run, nullptr));
     RankAnalysis a;
     a.process = with_wait(r.analysis.process, wait);
     a.gpu_active = with_wait(r.analysis.gpu_active, wait);
-    a.communication_ns = a.gpu_active.get(Part::communication);
-    a.communication_wait_ns = a.gpu_active.get(Part::communication_wait);
-    a.work_ns = a.gpu_active.wall_ns - a.gpu_active.regime_ns(Regime::communication);
+    if (const auto& between = r.run.between_collectives; between && r.analysis.between_collectives)
+      a.between_collectives =
+          with_wait(*r.analysis.between_collectives, collective_wait_ns(r, typical, group_time_in(r.run, &*between)));
+    const Attribution& span = a.compared(m.compared);
+    a.communication_ns = span.get(Part::communication);
+    a.communication_wait_ns = span.get(Part::communication_wait);
+    a.work_ns = span.wall_ns - span.regime_ns(Regime::communication);
     total_work += a.work_ns;
     m.max_work_ns = std::max(m.max_work_ns, a.work_ns);
     m.wall_ns = std::max(m.wall_ns, r.run.timeline.wall_ns);
@@ -312,19 +453,21 @@ MergeAnalysis analyse_merge(const std::vector<RankReport>& ranks, const MergeLim
   m.mean_work_ns = total_work / ranks.size();
   if (m.mean_work_ns > 0)
     m.load_imbalance_fraction = as_double(m.max_work_ns - m.mean_work_ns) / as_double(m.mean_work_ns);
-  if (ranks.size() >= 2 && m.load_imbalance_fraction >= limits.straggler_imbalance_fraction) {
+  if (ranks.size() >= 2 && m.mean_work_ns > 0) {
     std::size_t slowest = 0;
     for (std::size_t r = 1; r < m.ranks.size(); ++r)
       if (m.ranks[r].work_ns > m.ranks[slowest].work_ns) slowest = r;
-    m.straggler = find_cause(m.ranks, slowest);
+    m.slowest = compare_slowest(m.ranks, m.compared, slowest);
+    collective_leads(ranks, typical, *m.slowest);
+    m.decision = decide(m, *m.slowest, limits);
   }
 
   Verdict& v = m.verdict;
   v.regime = dominant_regime(m.gpu_active);
   v.regime_fraction = m.gpu_active.fraction(m.gpu_active.regime_ns(v.regime));
   v.headline = job_headline(ranks, m, v.regime);
-  if (m.straggler) {
-    v.findings.push_back(imbalance_finding(ranks, m, *m.straggler));
+  if (const Straggler* s = m.straggler()) {
+    v.findings.push_back(imbalance_finding(ranks, m, *s));
     v.will_not_help.push_back(fmt::format(
         "Faster collectives (a faster interconnect, NCCL tuning): of the ranks' communication time, {} is waiting "
         "for the straggler; only the other {} is transfer.",

@@ -10,6 +10,7 @@
 #include "model/build.hpp"
 
 #include "model/clock.hpp"
+#include "model/communication.hpp"
 #include "model/counters.hpp"
 
 #include <algorithm>
@@ -552,6 +553,15 @@ private:
         edges.push_back({end, false, instance});
       }
     }
+    // The span between collectives is one more accumulator, after the ranges.
+    const auto between = static_cast<uint32_t>(ranges.size());
+    if (const auto span = collectives_span()) {
+      ranges.push_back({std::string(), 1, span->second - span->first, {}, {}});
+      const auto instance = static_cast<uint32_t>(instance_range.size());
+      instance_range.push_back(between);
+      edges.push_back({span->first, true, instance});
+      edges.push_back({span->second, false, instance});
+    }
     std::sort(edges.begin(), edges.end(), [](const RangeEdge& a, const RangeEdge& b) { return a.time < b.time; });
 
     std::vector<uint32_t> active;        // owners of running activities
@@ -627,7 +637,8 @@ private:
       run_.transfers[i].alone_ns = alone_ns[i];
     }
 
-    for (auto& acc : ranges) {
+    for (std::size_t i = 0; i < ranges.size(); ++i) {
+      auto& acc = ranges[i];
       RangeSummary r;
       r.name = std::move(acc.name);
       r.instances = acc.instances;
@@ -639,8 +650,26 @@ private:
         else
           r.transfer_ns.emplace_back(static_cast<uint32_t>(owner - kernel_groups), ns);
       }
-      run_.ranges.push_back(std::move(r));
+      if (i == between)
+        run_.between_collectives = std::move(r);
+      else
+        run_.ranges.push_back(std::move(r));
     }
+  }
+
+  // From the end of the communication kernel that ends first to the end of the one that ends
+  // last; none unless they differ.
+  std::optional<std::pair<uint64_t, uint64_t>> collectives_span() const {
+    std::optional<std::pair<uint64_t, uint64_t>> span;
+    for (const auto& a : activities_) {
+      if (a.owner >= run_.kernels.size() || !is_communication_kernel(run_.kernels[a.owner].symbol)) continue;
+      if (!span)
+        span.emplace(a.end, a.end);
+      else
+        span = std::pair(std::min(span->first, a.end), std::max(span->second, a.end));
+    }
+    if (span && span->first == span->second) span.reset();
+    return span;
   }
 
   // Consecutive kernels of one stream: the pairs that fusion could merge.
@@ -760,11 +789,13 @@ private:
       s.from = new_index[s.from];
       s.to = new_index[s.to];
     }
-    for (auto& r : run_.ranges) {
+    auto renumber = [&](RangeSummary& r) {
       for (auto& [index, ns] : r.kernel_ns) index = new_index[index];
       std::sort(r.kernel_ns.begin(), r.kernel_ns.end());
       std::sort(r.transfer_ns.begin(), r.transfer_ns.end());
-    }
+    };
+    for (auto& r : run_.ranges) renumber(r);
+    if (run_.between_collectives) renumber(*run_.between_collectives);
   }
 
   void describe_processes_and_gpus() {

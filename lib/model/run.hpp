@@ -227,6 +227,12 @@ struct Run {
   std::vector<IdleSummary> idle; // one per cause present
   std::vector<IdleGap> largest_gaps;
   std::vector<RangeSummary> ranges;
+  // The span from the end of the first communication kernel (NCCL collective) to the end of
+  // the last, swept like a range (its name is empty, one instance). A collective ends on every
+  // rank of a job together, so this span has the same length on every rank and its parts
+  // compare rank with rank; before it lie start-up and connection set-up, in which a rank that
+  // arrives early waits on its host. Empty without two communication kernels.
+  std::optional<RangeSummary> between_collectives;
   std::vector<Succession> successions;
 
   [[nodiscard]] uint64_t idle_ns(IdleCause c) const;

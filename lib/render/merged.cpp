@@ -1,6 +1,7 @@
 // A merged report for people: the job's verdict first, then the ranks side by side (each
-// rank's GPU-active span and where it went), the straggler's finding, and each rank's own
-// headline. The text and Markdown forms show the same table.
+// rank's compared span, between its first and last collective or GPU-active, and where it
+// went), the straggler's finding, and each rank's own headline. The text and Markdown forms
+// show the same table.
 
 #include "render/layout.hpp"
 #include "render/render.hpp"
@@ -30,36 +31,54 @@ struct RankTable {
   std::vector<Row> rows;
 };
 
+bool is_straggler(const MergeAnalysis& m, std::size_t r) { return m.straggler() && m.straggler()->index == r; }
+
+// What the table compares, in its heading.
+std::string_view span_description(ComparedSpan span) {
+  return span == ComparedSpan::between_collectives
+             ? "each rank from the end of its first collective to the end of its last, where the ranks are in step: "
+               "its time, and where it went"
+             : "each rank's GPU-active span: its time, and where it went";
+}
+
 RankTable rank_table(const MergedReport& merged) {
   const MergeAnalysis& m = merged.analysis;
   RankTable t;
   for (std::size_t r = 0; r < merged.ranks.size(); ++r)
-    t.columns.push_back(rank_label(merged.ranks, r) + (m.straggler && m.straggler->index == r ? "*" : ""));
+    t.columns.push_back(rank_label(merged.ranks, r) + (is_straggler(m, r) ? "*" : ""));
+  // The compared spans summed, to leave out the parts no rank has.
+  Attribution all;
+  for (const auto& a : m.ranks)
+    for (std::size_t p = 0; p < part_count; ++p) all.ns[p] += a.compared(m.compared).ns[p];
   auto duration_row = [&](const std::string& label, auto value) {
     RankTable::Row row{label, false, {}};
     for (const auto& a : m.ranks) row.cells.push_back(format_duration(as_double(value(a))));
     t.rows.push_back(std::move(row));
   };
-  duration_row("GPU-active", [](const RankAnalysis& a) { return a.gpu_active.wall_ns; });
+  duration_row(m.compared == ComparedSpan::between_collectives ? "between collectives" : "GPU-active",
+               [&](const RankAnalysis& a) { return a.compared(m.compared).wall_ns; });
   duration_row("own work", [](const RankAnalysis& a) { return a.work_ns; });
-  if (m.gpu_active.get(Part::communication) + m.gpu_active.get(Part::communication_wait) > 0) {
+  if (all.get(Part::communication) + all.get(Part::communication_wait) > 0) {
     duration_row("collectives", [](const RankAnalysis& a) { return a.communication_ns; });
     duration_row("collectives: waiting", [](const RankAnalysis& a) { return a.communication_wait_ns; });
   }
   auto share_row = [&](const std::string& label, bool indented, auto ns) {
     RankTable::Row row{label, indented, {}};
-    for (const auto& a : m.ranks) row.cells.push_back(format_percent(a.gpu_active.fraction(ns(a.gpu_active))));
+    for (const auto& a : m.ranks) {
+      const Attribution& span = a.compared(m.compared);
+      row.cells.push_back(format_percent(span.fraction(ns(span))));
+    }
     t.rows.push_back(std::move(row));
   };
   for (auto regime : all_regimes) {
-    if (m.gpu_active.regime_ns(regime) == 0 && regime != Regime::compute && regime != Regime::memory &&
+    if (all.regime_ns(regime) == 0 && regime != Regime::compute && regime != Regime::memory &&
         regime != Regime::overhead)
       continue;
     share_row(std::string(to_string(regime)), false, [&](const Attribution& a) { return a.regime_ns(regime); });
     if (regime != Regime::overhead && regime != Regime::communication) continue;
     for (std::size_t p = 0; p < part_count; ++p) {
       const auto part = static_cast<Part>(p);
-      if (regime_of(part) != regime || m.gpu_active.get(part) == 0) continue;
+      if (regime_of(part) != regime || all.get(part) == 0) continue;
       share_row(std::string(part_label(part)), true, [&](const Attribution& a) { return a.get(part); });
     }
   }
@@ -103,7 +122,9 @@ std::string render_merged_text(const MergedReport& merged, const RenderOptions& 
   constexpr std::size_t label_width = 24;
   constexpr std::size_t column_width = 11;
   const std::size_t per_block = std::max<std::size_t>(1, (o.width - label_width) / column_width);
-  out += s.bold("RANKS") + s.dim("  (each rank's GPU-active span: its time, and where it went)") + "\n";
+  // Wrapped as one line with a single space after the title, which the output widens to two.
+  const std::string heading = wrap(fmt::format("RANKS ({})", span_description(m.compared)), o.width - 1, 2, 0);
+  out += s.bold("RANKS") + s.dim(" " + heading.substr(5)) + "\n";
   for (std::size_t first = 0; first < t.columns.size(); first += per_block) {
     const std::size_t last = std::min(t.columns.size(), first + per_block);
     std::string header = pad_right("", label_width);
@@ -116,7 +137,7 @@ std::string render_merged_text(const MergedReport& merged, const RenderOptions& 
     }
     out += "\n";
   }
-  if (m.straggler) out += s.dim("  * the straggler") + "\n\n";
+  if (m.straggler()) out += s.dim("  * the straggler") + "\n\n";
 
   text_findings(out, m.verdict, o, s);
 
@@ -144,7 +165,8 @@ std::string render_merged_markdown(const MergedReport& merged) {
     for (const auto& cell : row.cells) out += " " + cell + " |";
     out += "\n";
   }
-  if (m.straggler) out += "\n\\* the straggler\n";
+  out += fmt::format("\nThe table: {}.\n", span_description(m.compared));
+  if (m.straggler()) out += "\n\\* the straggler\n";
   out += "\n" + markdown_findings(m.verdict);
   out += "\n### Each rank\n\n";
   for (std::size_t r = 0; r < merged.ranks.size(); ++r)
@@ -154,21 +176,22 @@ std::string render_merged_markdown(const MergedReport& merged) {
 }
 
 std::string render_merged_csv(const MergedReport& merged) {
-  std::string out = "index,rank,host,source,wall_ns,gpu_active_ns,work_ns,communication_ns,communication_wait_ns,"
-                    "straggler,regime";
+  std::string out = "index,rank,host,source,wall_ns,gpu_active_ns,span,span_ns,work_ns,communication_ns,"
+                    "communication_wait_ns,straggler,regime";
   for (std::size_t p = 0; p < part_count; ++p) out += fmt::format(",{}_ns", to_string(static_cast<Part>(p)));
   out += "\n";
   const MergeAnalysis& m = merged.analysis;
   for (std::size_t r = 0; r < merged.ranks.size(); ++r) {
     const Report& report = merged.ranks[r].report;
     const RankAnalysis& a = m.ranks[r];
-    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{}", r,
+    const Attribution& span = a.compared(m.compared);
+    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{}", r,
                        report.run.info.rank ? std::to_string(report.run.info.rank->rank) : std::string(),
                        csv_field(report.run.info.host), csv_field(merged.ranks[r].source), report.run.timeline.wall_ns,
-                       a.gpu_active.wall_ns, a.work_ns, a.communication_ns, a.communication_wait_ns,
-                       m.straggler && m.straggler->index == r ? "true" : "false",
+                       a.gpu_active.wall_ns, to_string(m.compared), span.wall_ns, a.work_ns, a.communication_ns,
+                       a.communication_wait_ns, is_straggler(m, r) ? "true" : "false",
                        to_string(report.analysis.verdict.regime));
-    for (std::size_t p = 0; p < part_count; ++p) out += fmt::format(",{}", a.gpu_active.ns[p]);
+    for (std::size_t p = 0; p < part_count; ++p) out += fmt::format(",{}", span.ns[p]);
     out += "\n";
   }
   return out;

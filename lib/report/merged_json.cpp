@@ -18,8 +18,8 @@ namespace {
 
 ojson rank_number(const Report& r) { return r.run.info.rank ? ojson(r.run.info.rank->rank) : ojson(nullptr); }
 
-ojson straggler_json(const MergedReport& merged) {
-  const auto& s = merged.analysis.straggler;
+// The rank with the most work against the others; null with fewer than two ranks.
+ojson slowest_json(const MergedReport& merged, const Straggler* s) {
   if (!s) return nullptr;
   const Report& r = merged.ranks[s->index].report;
   ojson parts = ojson::object();
@@ -33,8 +33,14 @@ ojson straggler_json(const MergedReport& merged) {
           {"cause_ns", s->cause_ns},
           {"others_cause_ns", s->others_cause_ns},
           {"cause_excess_ns", s->cause_excess_ns},
-          {"parts_excess_ns", std::move(parts)}};
+          {"parts_excess_ns", std::move(parts)},
+          {"others_wait_excess_ns", s->others_wait_excess_ns},
+          {"mean_lead_ns", s->mean_lead_ns},
+          {"median_lead_ns", s->median_lead_ns},
+          {"collective_launches", s->collective_launches}};
 }
+
+ojson optional_attribution(const std::optional<Attribution>& a) { return a ? attribution_json(*a) : ojson(nullptr); }
 
 } // namespace
 
@@ -60,25 +66,30 @@ ojson merged_to_json(const MergedReport& merged) {
               {"wall_ns", m.wall_ns},
               {"mean_work_ns", m.mean_work_ns},
               {"max_work_ns", m.max_work_ns},
+              {"compared_span", std::string(to_string(m.compared))},
               {"load_imbalance_fraction", m.load_imbalance_fraction},
-              {"straggler", straggler_json(merged)},
+              {"straggler", slowest_json(merged, m.straggler())},
+              {"straggler_decision", std::string(to_string(m.decision))},
+              {"slowest", slowest_json(merged, m.slowest ? &*m.slowest : nullptr)},
               {"attribution", {{"gpu_active", attribution_json(m.gpu_active)}}},
               {"verdict", verdict_json(m.verdict)}};
   ojson ranks = ojson::array();
   for (std::size_t i = 0; i < merged.ranks.size(); ++i) {
     const Report& r = merged.ranks[i].report;
     const RankAnalysis& a = m.ranks[i];
-    ranks.push_back(
-        {{"index", i},
-         {"source", merged.ranks[i].source},
-         {"rank", rank_number(r)},
-         {"host", r.run.info.host},
-         {"work_ns", a.work_ns},
-         {"communication_ns", a.communication_ns},
-         {"communication_wait_ns", a.communication_wait_ns},
-         {"regime", std::string(to_string(r.analysis.verdict.regime))},
-         {"headline", r.analysis.verdict.headline},
-         {"attribution", {{"process", attribution_json(a.process)}, {"gpu_active", attribution_json(a.gpu_active)}}}});
+    ranks.push_back({{"index", i},
+                     {"source", merged.ranks[i].source},
+                     {"rank", rank_number(r)},
+                     {"host", r.run.info.host},
+                     {"work_ns", a.work_ns},
+                     {"communication_ns", a.communication_ns},
+                     {"communication_wait_ns", a.communication_wait_ns},
+                     {"regime", std::string(to_string(r.analysis.verdict.regime))},
+                     {"headline", r.analysis.verdict.headline},
+                     {"attribution",
+                      {{"process", attribution_json(a.process)},
+                       {"gpu_active", attribution_json(a.gpu_active)},
+                       {"between_collectives", optional_attribution(a.between_collectives)}}}});
   }
   j["ranks"] = std::move(ranks);
   ojson reports = ojson::array();

@@ -282,15 +282,39 @@ void check_attribution_sums(const Run& run, const JsonReader& r) {
   if (sum != run.timeline.wall_ns)
     r.fail("the attributed times sum to " + std::to_string(sum) + " ns but the wall time is " +
            std::to_string(run.timeline.wall_ns) + " ns: the report was edited or is corrupt");
-  for (std::size_t i = 0; i < run.ranges.size(); ++i) {
-    const auto& range = run.ranges[i];
+  auto check_range = [&](const RangeSummary& range, const std::string& what) {
     uint64_t range_sum = 0;
     for (const auto& [index, ns] : range.kernel_ns) range_sum += ns;
     for (const auto& [index, ns] : range.transfer_ns) range_sum += ns;
     for (auto ns : range.idle_ns) range_sum += ns;
     if (range_sum != range.total_ns)
-      r.fail("range '" + range.name + "' parts sum to " + std::to_string(range_sum) + " ns but it lasted " +
+      r.fail(what + " parts sum to " + std::to_string(range_sum) + " ns but it lasted " +
              std::to_string(range.total_ns) + " ns");
+  };
+  for (const auto& range : run.ranges) check_range(range, "range '" + range.name + "'");
+  if (run.between_collectives) check_range(*run.between_collectives, "between_collectives");
+}
+
+// A range's time, swept: its kernel groups', transfer groups' and idle causes' shares, and its
+// attribution when analysed.
+void add_range_parts(ojson& j, const RangeSummary& r, const Attribution* analysed) {
+  ojson idle_ns = ojson::object();
+  for (std::size_t c = 0; c < all_idle_causes.size(); ++c)
+    idle_ns[std::string(to_string(all_idle_causes[c]))] = r.idle_ns[c];
+  j["kernels_ns"] = pairs_json(r.kernel_ns);
+  j["transfers_ns"] = pairs_json(r.transfer_ns);
+  j["idle_ns"] = std::move(idle_ns);
+  if (analysed) j["attribution"] = attribution_json(*analysed);
+}
+
+void read_range_parts(const JsonReader& item, const Run& run, RangeSummary& s) {
+  s.total_ns = item.at("total_ns").u64();
+  s.kernel_ns = pairs_from(item.at("kernels_ns"), run.kernels.size());
+  s.transfer_ns = pairs_from(item.at("transfers_ns"), run.transfers.size());
+  for (const auto& [cause_name, ns] : item.at("idle_ns").members()) {
+    auto cause = parse_idle_cause(cause_name);
+    if (!cause) ns.fail("unknown idle cause");
+    s.idle_ns[static_cast<std::size_t>(*cause)] = ns.u64();
   }
 }
 
@@ -408,19 +432,17 @@ nlohmann::ordered_json report_to_json(const Report& report) {
   ojson ranges = ojson::array();
   for (std::size_t i = 0; i < run.ranges.size(); ++i) {
     const auto& r = run.ranges[i];
-    ojson idle_ns = ojson::object();
-    for (std::size_t c2 = 0; c2 < all_idle_causes.size(); ++c2)
-      idle_ns[std::string(to_string(all_idle_causes[c2]))] = r.idle_ns[c2];
-    ojson range{{"name", r.name},
-                {"instances", r.instances},
-                {"total_ns", r.total_ns},
-                {"kernels_ns", pairs_json(r.kernel_ns)},
-                {"transfers_ns", pairs_json(r.transfer_ns)},
-                {"idle_ns", idle_ns}};
-    if (i < analysis.ranges.size()) range["attribution"] = attribution_json(analysis.ranges[i]);
+    ojson range{{"name", r.name}, {"instances", r.instances}, {"total_ns", r.total_ns}};
+    add_range_parts(range, r, i < analysis.ranges.size() ? &analysis.ranges[i] : nullptr);
     ranges.push_back(std::move(range));
   }
   j["ranges"] = std::move(ranges);
+  j["between_collectives"] = nullptr;
+  if (const auto& b = run.between_collectives) {
+    ojson between{{"total_ns", b->total_ns}};
+    add_range_parts(between, *b, analysis.between_collectives ? &*analysis.between_collectives : nullptr);
+    j["between_collectives"] = std::move(between);
+  }
   ojson successions = ojson::array();
   for (const auto& s : run.successions)
     successions.push_back({{"from", s.from}, {"to", s.to}, {"count", s.count}, {"linked", s.linked}});
@@ -507,15 +529,14 @@ Report report_from_json(const json& j, const std::string& source) {
     RangeSummary s;
     s.name = item.at("name").str();
     s.instances = item.at("instances").u64();
-    s.total_ns = item.at("total_ns").u64();
-    s.kernel_ns = pairs_from(item.at("kernels_ns"), run.kernels.size());
-    s.transfer_ns = pairs_from(item.at("transfers_ns"), run.transfers.size());
-    for (const auto& [cause_name, ns] : item.at("idle_ns").members()) {
-      auto cause = parse_idle_cause(cause_name);
-      if (!cause) ns.fail("unknown idle cause");
-      s.idle_ns[static_cast<std::size_t>(*cause)] = ns.u64();
-    }
+    read_range_parts(item, run, s);
     run.ranges.push_back(std::move(s));
+  }
+  if (auto between = r.optional("between_collectives")) {
+    RangeSummary s;
+    s.instances = 1;
+    read_range_parts(*between, run, s);
+    run.between_collectives = std::move(s);
   }
   for (const auto& s : r.at("successions").items()) {
     Succession succession{s.at("from").u32(), s.at("to").u32(), s.at("count").u64(),
