@@ -31,7 +31,7 @@ if [ "$(nvidia-smi -L | wc -l)" -ge 2 ]; then
   step multigpu 175 env OUT="$work/multigpu" ROUNDS=1 MULTIGPU_TEST_LIMIT=60 MULTIGPU_BENCH_LIMIT=110 \
     MULTIGPU_RUN_LIMIT=40 bash scripts/device-multigpu.sh
 fi
-step calibrate 100 env OUT="$work/calibrate" CALIBRATE_GPU_TEST=0 bash scripts/device-calibrate.sh
+step calibrate 100 env OUT="$work/calibrate" BUDGET=95 CALIBRATE_GPU_TEST=0 bash scripts/device-calibrate.sh
 "$bin/brrr_gpu_tests" --list-test-cases --no-intro 2> /dev/null | grep -v "^=\|^\[doctest\]\|^$" |
   grep -v "^calibrate\|^two ranks" | sed "s/,/*/g" > "$work/cases.txt"
 while IFS= read -r name; do

@@ -81,11 +81,14 @@ std::string device_line(const std::string& name = "NVIDIA H100 80GB HBM3", bool 
       .dump();
 }
 
-// Three runs, the middle one the best, with the clocks NVML would report during it.
+// Three runs, the middle one the best (or, for a host-bound ceiling, the median), with the
+// clocks NVML would report during it; the GEMMs say which was the fastest.
 std::string result_line(const CeilingSpec& spec, double value, unsigned sm_mhz) {
   const bool latency = spec.unit == CeilingUnit::ns;
+  const auto factors = spec.host_bound ? std::vector<double>{0.95, 1.0, 1.1}
+                                       : std::vector<double>{latency ? 1.01 : 0.99, 1.0, latency ? 1.02 : 0.98};
   json runs = json::array();
-  for (double f : {latency ? 1.01 : 0.99, 1.0, latency ? 1.02 : 0.98}) {
+  for (double f : factors) {
     json run{{"value", value * f}};
     if (!spec.host_bound) {
       run["sm_clock_mhz"] = f == 1.0 ? sm_mhz : 1980;
@@ -94,7 +97,11 @@ std::string result_line(const CeilingSpec& spec, double value, unsigned sm_mhz) 
     }
     runs.push_back(run);
   }
-  return json{{"type", "result"}, {"id", spec.id}, {"runs", runs}}.dump();
+  json result{{"type", "result"}, {"id", spec.id}, {"runs", runs}};
+  if (spec.pipe == Pipe::tensor && spec.roof == RoofFigure::peak)
+    result["setup"] = "16384×8192×8192 NN (m×n×k), cuBLASLt algorithm 66, heuristic rank 1 of 8; 48 screened; 4 bursts "
+                      "of 10 launches";
+  return result.dump();
 }
 
 // What the kernels print for a whole measurement: every ceiling `factor` times the H100's,
@@ -150,7 +157,7 @@ std::string write_calibration(const TempDir& dir, const std::string& name, const
 
 } // namespace
 
-TEST_CASE("calibrate: the kernels' output is read, the best run is the ceiling") {
+TEST_CASE("calibrate: the kernels' output is read, the best run or the median is the ceiling") {
   std::vector<const CeilingMeasurement*> progress;
   CalibrationReader reader([&](const CeilingMeasurement* m, const SkippedCeiling* s) {
     CHECK((m != nullptr) != (s != nullptr));
@@ -174,8 +181,10 @@ TEST_CASE("calibrate: the kernels' output is read, the best run is the ceiling")
     CAPTURE(m.id);
     const auto& spec = *find_ceiling_spec(m.id);
     CHECK(m.runs.size() == 3);
-    // The highest rate, or the lowest latency.
+    // The highest rate, or the lowest latency; the median of the host-bound ceilings.
     CHECK(m.value == doctest::Approx(h100_figure(spec)));
+    CHECK(m.statistic == (spec.host_bound ? CeilingStatistic::median : CeilingStatistic::best));
+    CHECK(m.setup.empty() == (spec.pipe != Pipe::tensor || spec.roof != RoofFigure::peak));
     if (!spec.host_bound) {
       REQUIRE(m.sm_clock_mhz);
       CHECK(*m.sm_clock_mhz == (spec.pipe == Pipe::tensor ? 1755u : 1980u));
@@ -284,7 +293,14 @@ TEST_CASE("calibrate: a calibrated profile survives a JSON round trip, keys in f
   const std::string text = profile_to_json(p).dump(2);
   CHECK(text.rfind("{\n  \"schema_version\": 1,\n  \"id\": \"nvidia-h100-80gb-hbm3\",", 0) == 0);
   const json j = json::parse(text);
-  CHECK(j["measured"]["statistic"] == "best");
+  CHECK(!j["measured"].contains("statistic"));
+  CHECK(j["measured"]["ceilings"]["dram_copy_bytes_per_s"]["statistic"] == "best");
+  CHECK(j["measured"]["ceilings"]["launch_latency_ns"]["statistic"] == "median");
+  // The runs' interquartile range relative to the ceiling: 0.985 to 0.995 of it.
+  CHECK(j["measured"]["ceilings"]["dram_copy_bytes_per_s"]["spread"].get<double>() == doctest::Approx(0.01));
+  CHECK(j["measured"]["ceilings"]["bf16_tensor_flops_per_s"]["setup"].get<std::string>().find("cuBLASLt") !=
+        std::string::npos);
+  CHECK(!j["measured"]["ceilings"]["dram_copy_bytes_per_s"].contains("setup"));
   CHECK(j["measured"]["gpu"]["sm_clock_mhz"] == 1980);
   CHECK(j["measured"]["ceilings"]["dram_copy_bytes_per_s"]["runs"].size() == 3);
   CHECK(j["measured"]["skipped"]["int8_tensor_flops_per_s"] == "cuBLASLt has no INT8 GEMM");
@@ -317,6 +333,15 @@ TEST_CASE("calibrate: a bad calibration section names the field") {
   CHECK(error_of([](json& j) { j["measured"].erase("gpu"); }) == "cal.json: measured.gpu: missing");
   CHECK(error_of([](json& j) { j["measured"]["statistic"] = "median"; }).find("unknown statistic 'median'") !=
         std::string::npos);
+  CHECK(error_of([](json& j) { j["measured"]["ceilings"]["launch_rate_per_s"]["statistic"] = "mean"; }) ==
+        "cal.json: measured.ceilings.launch_rate_per_s.statistic: unknown statistic 'mean' (expected best or median)");
+  // A calibration from before the statistic was each ceiling's own: all of them the best run.
+  json old = good;
+  old["measured"]["statistic"] = "best";
+  for (auto& [id, m] : old["measured"]["ceilings"].items()) m.erase("statistic");
+  const HardwareProfile read_back = profile_from_json(old, "old.json");
+  REQUIRE(read_back.calibration);
+  for (const auto& m : read_back.calibration->ceilings) CHECK(m.statistic == CeilingStatistic::best);
   CHECK(error_of([](json& j) { j["measured"]["ceilings"]["dram_read_bytes_per_s"]["value"] = -1; }) ==
         "cal.json: measured.ceilings.dram_read_bytes_per_s.value: must be positive");
   CHECK(error_of([](json& j) { j["measured"]["ceilings"]["l2_read_bytes_per_s"]["runs"] = "fast"; }) ==
@@ -577,14 +602,21 @@ TEST_CASE("calibrate: a calibration well below the previous one of the GPU is su
 TEST_CASE("calibrate: the table shows measured, datasheet, ratio and spread") {
   const Calibration c = canned_calibration();
   const std::string table = render_calibration(c, &builtin("h100-sxm"));
+  INFO(table);
   CHECK(table.find("brrr calibrate: NVIDIA H100 80GB HBM3 · GPU-00112233-4455-6677-8899-aabbccddeeff · 132 SMs") == 0);
   CHECK(table.find("clocks under load: SM 1755–1980 MHz (max 1980) · memory 2619 MHz (max 2619)") != std::string::npos);
-  CHECK(table.find("DRAM copy (read + write)             2.86 TB/s     3.35 TB/s    85%      2%    1980") !=
+  CHECK(
+      table.find("ceiling                               measured  statistic     datasheet  ratio  spread  SM MHz\n") !=
+      std::string::npos);
+  CHECK(table.find("DRAM copy (read + write)             2.86 TB/s       best     3.35 TB/s    85%      1%    1980") !=
         std::string::npos);
-  CHECK(table.find("BF16 GEMM, tensor cores            803 TFLOP/s   990 TFLOP/s    81%      2%    1755") !=
+  CHECK(table.find("BF16 GEMM, tensor cores            803 TFLOP/s       best   990 TFLOP/s    81%      1%    1755") !=
         std::string::npos);
-  CHECK(table.find("kernel launch and wait                 6.00 µs             –      –      2%       –") !=
+  // The median of 0.95, 1 and 1.1 of 6 µs; the middle half of the trials spans 7.5% of it.
+  CHECK(table.find("kernel launch and wait                 6.00 µs     median             –      –      8%       –") !=
         std::string::npos);
+  CHECK(table.find("fastest GEMMs found:\n  FP64 GEMM, tensor cores: 16384×8192×8192 NN (m×n×k), cuBLASLt algorithm "
+                   "66, heuristic rank 1 of 8;") != std::string::npos);
   CHECK(table.find("skipped:\n  INT8 GEMM, tensor cores: cuBLASLt has no INT8 GEMM") != std::string::npos);
 }
 
@@ -644,7 +676,8 @@ TEST_CASE("cli: calibrate writes the per-user calibration that explain then uses
   CHECK(r.err.find("brrr:   INT8 GEMM, tensor cores                skipped (cuBLASLt has no INT8 GEMM)\n") !=
         std::string::npos);
   CHECK(r.err.find("brrr: calibration written to " + written.string() + "\n") != std::string::npos);
-  CHECK(r.out.find("DRAM copy (read + write)             2.86 TB/s     3.35 TB/s    85%") != std::string::npos);
+  CHECK(r.out.find("DRAM copy (read + write)             2.86 TB/s       best     3.35 TB/s    85%") !=
+        std::string::npos);
   const HardwareProfile profile = read_profile(written);
   REQUIRE(profile.calibration);
   CHECK(profile.calibration->tool_version == BRRR_VERSION);

@@ -11,31 +11,34 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 
 namespace brrr {
 
 namespace {
 
-// The best run is the highest rate, or the lowest latency.
+// The ceiling is the best run (the highest rate, or the lowest latency) or the median run,
+// as its spec says; the clocks are those of the run it comes from, or of the run nearest the
+// median.
 CeilingMeasurement measurement_from(const JsonReader& r, const CeilingSpec& spec) {
   CeilingMeasurement m;
   m.id = std::string(spec.id);
-  const JsonReader* best = nullptr;
+  m.statistic = statistic_of(spec);
   const auto runs = r.at("runs").items();
   if (runs.empty()) r.at("runs").fail("no runs");
   for (const auto& run : runs) {
     const double value = run.at("value").number();
     if (value <= 0) run.at("value").fail("must be positive");
     m.runs.push_back(value);
-    const bool better = spec.unit == CeilingUnit::ns ? value < m.value : value > m.value;
-    if (!best || better) {
-      best = &run;
-      m.value = value;
-    }
   }
-  if (auto mhz = best->optional("sm_clock_mhz")) m.sm_clock_mhz = mhz->u32();
-  if (auto mhz = best->optional("memory_clock_mhz")) m.memory_clock_mhz = mhz->u32();
-  if (auto limits = best->optional("clock_limits")) m.clock_limits = limits->strings();
+  m.value = ceiling_value(spec, m.statistic, m.runs);
+  const JsonReader* chosen = &runs.front();
+  for (std::size_t i = 1; i < runs.size(); ++i)
+    if (std::fabs(m.runs[i] - m.value) < std::fabs(chosen->at("value").number() - m.value)) chosen = &runs[i];
+  if (auto mhz = chosen->optional("sm_clock_mhz")) m.sm_clock_mhz = mhz->u32();
+  if (auto mhz = chosen->optional("memory_clock_mhz")) m.memory_clock_mhz = mhz->u32();
+  if (auto limits = chosen->optional("clock_limits")) m.clock_limits = limits->strings();
+  if (auto setup = r.optional("setup")) m.setup = setup->str();
   return m;
 }
 

@@ -40,7 +40,32 @@ std::string clock_limit_reasons(const Calibration& c) {
   return reasons.empty() ? std::string() : fmt::format(" (NVML: {})", fmt::join(reasons, ", "));
 }
 
+// The q-quantile of sorted values, linearly interpolated between the two nearest.
+double quantile(const std::vector<double>& sorted, double q) {
+  const double position = q * static_cast<double>(sorted.size() - 1);
+  const auto below = static_cast<std::size_t>(position);
+  const std::size_t above = std::min(below + 1, sorted.size() - 1);
+  return sorted[below] + (sorted[above] - sorted[below]) * (position - static_cast<double>(below));
+}
+
+std::vector<double> sorted(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values;
+}
+
 } // namespace
+
+double ceiling_value(const CeilingSpec& spec, CeilingStatistic statistic, const std::vector<double>& runs) {
+  if (statistic == CeilingStatistic::median) return quantile(sorted(runs), 0.5);
+  return spec.unit == CeilingUnit::ns ? *std::min_element(runs.begin(), runs.end())
+                                      : *std::max_element(runs.begin(), runs.end());
+}
+
+double ceiling_spread(const CeilingMeasurement& m) {
+  if (m.runs.size() < 2 || m.value <= 0) return 0;
+  const auto values = sorted(m.runs);
+  return (quantile(values, 0.75) - quantile(values, 0.25)) / m.value;
+}
 
 std::string calibration_slug(const GpuInfo& gpu) {
   std::string slug;

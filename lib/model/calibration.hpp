@@ -20,6 +20,15 @@ inline constexpr double busy_drop_fraction = 0.10;
 // clocks were locked or held down all along, and the ceilings understate the GPU.
 inline constexpr double low_clock_fraction = 0.95;
 
+// A ceiling's value from its runs, by `statistic`: the best run (the highest rate, or the
+// lowest latency for a ceiling in ns) or the median. `runs` must not be empty.
+[[nodiscard]] double ceiling_value(const CeilingSpec& spec, CeilingStatistic statistic,
+                                   const std::vector<double>& runs);
+
+// How much a ceiling's runs vary: their interquartile range (between the 25th and 75th
+// percentiles, interpolated) relative to the ceiling. 0 for a single run.
+[[nodiscard]] double ceiling_spread(const CeilingMeasurement& measurement);
+
 // The file name (without .json) a calibration of this GPU is kept under: its name in lower
 // case, every run of other characters one hyphen, and for a MIG slice "mig" (unless the name
 // says it) and its SM count: "nvidia-h100-80gb-hbm3", "nvidia-a100-sxm4-40gb-mig-1g-5gb-14sm".

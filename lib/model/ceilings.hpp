@@ -78,6 +78,21 @@ inline constexpr std::array<CeilingSpec, 22> ceiling_specs{{
      Pipe::cuda_core, true},
 }};
 
+// How a ceiling is taken from its runs. A ceiling is what the GPU can do, and interference (a
+// clock dip, another process) only ever makes a run slower, so GPU-bound ceilings take the
+// best run. Host-bound ones take the median of many short trials: what the host's CPU and
+// scheduler give a program in the usual case, which two calibrations agree on far better than
+// on the luckiest trial.
+enum class CeilingStatistic : uint8_t { best, median };
+
+[[nodiscard]] constexpr CeilingStatistic statistic_of(const CeilingSpec& spec) {
+  return spec.host_bound ? CeilingStatistic::median : CeilingStatistic::best;
+}
+
+[[nodiscard]] constexpr std::string_view to_string(CeilingStatistic statistic) {
+  return statistic == CeilingStatistic::median ? "median" : "best";
+}
+
 // The spec of an id; nullptr for an id this brrr does not know (a newer brrr's calibration).
 [[nodiscard]] constexpr const CeilingSpec* find_ceiling_spec(std::string_view id) {
   for (const auto& spec : ceiling_specs)

@@ -4,6 +4,7 @@
 // carries where it came from, and a calibrated profile carries a measured value beside the
 // datasheet one and, in its `calibration`, how and where those were measured.
 
+#include "model/ceilings.hpp"
 #include "model/run.hpp"
 #include "model/units.hpp"
 
@@ -25,13 +26,17 @@ struct Figure {
 // One ceiling `brrr calibrate` measured (model/ceilings.hpp has the ids).
 struct CeilingMeasurement {
   std::string id;
-  // The best run: the highest rate, or the lowest latency for a ceiling in ns.
+  // The ceiling, taken from the runs by `statistic`: the best run (the highest rate, or the
+  // lowest latency for a ceiling in ns), or the median trial.
   double value = 0;
+  CeilingStatistic statistic = CeilingStatistic::best;
   // Every timed run, in the order they ran: their spread shows how steady the GPU was.
   std::vector<double> runs;
-  // The clocks NVML reported during the best run, and why they were held below their
-  // maximum then (NVML's clock event reasons, e.g. "software power cap"). Empty when NVML
-  // could not be read.
+  // How it was measured, where there was a choice (which GEMM was the fastest); often empty.
+  std::string setup;
+  // The clocks NVML reported during the run the value comes from, and why they were held
+  // below their maximum then (NVML's clock event reasons, e.g. "software power cap"). Empty
+  // when NVML could not be read.
   std::optional<uint32_t> sm_clock_mhz;
   std::optional<uint32_t> memory_clock_mhz;
   std::vector<std::string> clock_limits;

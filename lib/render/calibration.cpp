@@ -33,8 +33,8 @@ std::string render_calibration(const Calibration& c, const HardwareProfile* data
   out += fmt::format("{} · {} · brrr {} · {}\n\n", c.date, c.host, c.tool_version,
                      format_duration(static_cast<double>(c.duration_ns)));
 
-  out += fmt::format("{:<32}{:>14}{:>14}{:>7}{:>8}{:>8}\n", "ceiling", "measured", "datasheet", "ratio", "spread",
-                     "SM MHz");
+  out += fmt::format("{:<32}{:>14}{:>11}{:>14}{:>7}{:>8}{:>8}\n", "ceiling", "measured", "statistic", "datasheet",
+                     "ratio", "spread", "SM MHz");
   for (const auto& spec : ceiling_specs) {
     const auto* m = c.find(spec.id);
     if (!m) continue;
@@ -44,14 +44,17 @@ std::string render_calibration(const Calibration& c, const HardwareProfile* data
       sheet_text = format_ceiling(spec, *sheet);
       if (spec.unit != CeilingUnit::ns) ratio = format_percent(m->value / *sheet);
     }
-    std::string spread = "–";
-    if (!m->runs.empty()) {
-      const auto [low, high] = std::minmax_element(m->runs.begin(), m->runs.end());
-      spread = format_percent((*high - *low) / m->value);
-    }
-    out += fmt::format("{:<32}{:>14}{:>14}{:>7}{:>8}{:>8}\n", spec.label, format_ceiling(spec, m->value), sheet_text,
-                       ratio, spread, m->sm_clock_mhz ? fmt::format("{}", *m->sm_clock_mhz) : "–");
+    const std::string spread = m->runs.size() < 2 ? "–" : format_percent(ceiling_spread(*m));
+    out += fmt::format("{:<32}{:>14}{:>11}{:>14}{:>7}{:>8}{:>8}\n", spec.label, format_ceiling(spec, m->value),
+                       to_string(m->statistic), sheet_text, ratio, spread,
+                       m->sm_clock_mhz ? fmt::format("{}", *m->sm_clock_mhz) : "–");
   }
+  out += "\nmeasured: the best run, or the median trial (host-bound); spread: the interquartile range of the runs\n";
+  std::string setups;
+  for (const auto& m : c.ceilings)
+    if (const auto* spec = find_ceiling_spec(m.id); spec && !m.setup.empty())
+      setups += wrap(fmt::format("{}: {}", spec->label, m.setup), 100, 4, 2) + "\n";
+  if (!setups.empty()) out += "\nfastest GEMMs found:\n" + setups;
   if (!c.skipped.empty()) {
     out += "\nskipped:\n";
     for (const auto& s : c.skipped) {

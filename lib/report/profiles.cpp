@@ -1,5 +1,6 @@
 #include "report/profiles.hpp"
 
+#include "model/calibration.hpp"
 #include "report/json_reader.hpp"
 
 #include <algorithm>
@@ -44,14 +45,22 @@ Calibration calibration_from(const JsonReader& r) {
   c.max_memory_clock_mhz = r.at("max_memory_clock_mhz").u32();
   c.driver_version = r.at("driver_version").str();
   c.nvml = r.at("nvml").boolean();
-  if (auto statistic = r.at("statistic").str(); statistic != "best")
-    r.at("statistic").fail("unknown statistic '" + statistic + "' (expected best)");
+  // Calibrations before the statistic was the ceiling's own said "best" for all of them.
+  if (auto statistic = r.optional("statistic"); statistic && statistic->str() != "best")
+    statistic->fail("unknown statistic '" + statistic->str() + "' (expected best)");
   for (const auto& [id, m] : r.at("ceilings").members()) {
     CeilingMeasurement cm;
     cm.id = id;
     cm.value = m.at("value").number();
     if (cm.value <= 0) m.at("value").fail("must be positive");
+    if (auto statistic = m.optional("statistic")) {
+      if (statistic->str() == "median")
+        cm.statistic = CeilingStatistic::median;
+      else if (statistic->str() != "best")
+        statistic->fail("unknown statistic '" + statistic->str() + "' (expected best or median)");
+    }
     for (const auto& run : m.at("runs").items()) cm.runs.push_back(run.non_negative());
+    if (auto setup = m.optional("setup")) cm.setup = setup->str();
     if (auto mhz = m.optional("sm_clock_mhz")) cm.sm_clock_mhz = mhz->u32();
     if (auto mhz = m.optional("memory_clock_mhz")) cm.memory_clock_mhz = mhz->u32();
     if (auto limits = m.optional("clock_limits")) cm.clock_limits = limits->strings();
@@ -66,7 +75,8 @@ Calibration calibration_from(const JsonReader& r) {
 ojson calibration_to(const Calibration& c) {
   ojson ceilings = ojson::object();
   for (const auto& m : c.ceilings) {
-    ojson j{{"value", m.value}, {"runs", m.runs}};
+    ojson j{{"value", m.value}, {"statistic", to_string(m.statistic)}, {"spread", ceiling_spread(m)}, {"runs", m.runs}};
+    if (!m.setup.empty()) j["setup"] = m.setup;
     if (m.sm_clock_mhz) j["sm_clock_mhz"] = *m.sm_clock_mhz;
     if (m.memory_clock_mhz) j["memory_clock_mhz"] = *m.memory_clock_mhz;
     j["clock_limits"] = m.clock_limits;
@@ -82,7 +92,6 @@ ojson calibration_to(const Calibration& c) {
           {"max_memory_clock_mhz", c.max_memory_clock_mhz},
           {"driver_version", c.driver_version},
           {"nvml", c.nvml},
-          {"statistic", "best"},
           {"ceilings", std::move(ceilings)},
           {"skipped", std::move(skipped)},
           {"warnings", c.warnings}};

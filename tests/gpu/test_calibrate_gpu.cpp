@@ -1,7 +1,10 @@
 // brrr calibrate on the GPU: every ceiling it measures is positive and at most the datasheet's
 // figure plus 5%; a second calibration agrees with the first within 3% (10% for the
-// host-bound ceilings: launches, synchronization, pageable copies); and profile uses the
-// calibration by default, so that cuBLAS's own GEMM comes out near 100% of its measured roof.
+// host-bound ceilings: launches, synchronization, pageable copies; docs/calibrate.md says
+// why); the tensor-core ceilings name the GEMM that set them; and profile uses the
+// calibration by default, so that cuBLAS's own GEMM comes out near 100% of its measured roof
+// and not above it: the calibration's GEMM must be the ceiling. Two calibrations (about 20 s
+// each on an H100) and the demo's GEMM phase: about a minute.
 
 #include "gpu_runner.hpp"
 
@@ -73,6 +76,9 @@ TEST_CASE("calibrate: ceilings below the datasheet's, the same twice, used by pr
     }
     CHECK(m->value > 0);
     for (double run_value : m->runs) CHECK(run_value > 0);
+    CHECK(m->statistic == statistic_of(spec));
+    if (spec.pipe == Pipe::tensor && spec.roof == RoofFigure::peak)
+      CHECK(m->setup.find("cuBLASLt") != std::string::npos);
     if (datasheet)
       if (auto sheet = datasheet_value(datasheet->profile, spec)) CHECK(m->value <= *sheet * 1.05);
     const auto* again = b.find(spec.id);
@@ -80,6 +86,9 @@ TEST_CASE("calibrate: ceilings below the datasheet's, the same twice, used by pr
     const double difference = std::fabs(m->value - again->value) / std::max(m->value, again->value);
     CAPTURE(m->value);
     CAPTURE(again->value);
+    MESSAGE(spec.id << ": " << format_ceiling(spec, m->value) << " and " << format_ceiling(spec, again->value) << ", "
+                    << difference * 100 << "% apart; spreads " << ceiling_spread(*m) * 100 << "% and "
+                    << ceiling_spread(*again) * 100 << "%");
     CHECK(difference <= (spec.host_bound ? 0.10 : 0.03));
   }
   CHECK(first.has_measured());
@@ -99,7 +108,9 @@ TEST_CASE("calibrate: ceilings below the datasheet's, the same twice, used by pr
       gemm_seen = true;
       MESSAGE("the demo's bf16 GEMM: " << *k.compute_roof_fraction * 100 << "% of the measured bf16 roof");
       CHECK(*k.compute_roof_fraction > 0.8);
-      CHECK(*k.compute_roof_fraction < 1.2);
+      // cuBLAS's GEMM is the fastest there is: at most the ceiling, give or take the jitter of
+      // one run.
+      CHECK(*k.compute_roof_fraction <= 1.03);
     }
   CHECK(gemm_seen);
 }

@@ -5,8 +5,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
+#include <sched.h>
 #include <string>
 #include <thread>
+#include <utility>
 
 namespace brrr::calibrate {
 
@@ -33,6 +36,38 @@ double elapsed_ms(const Event& start, const Event& stop) {
   return ms;
 }
 
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+void sleep_ms(double ms) { std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(ms)); }
+
+// While it lives, the calling thread runs on the one CPU it is on now: a thread that moves
+// between CPUs in the middle of a trial pays for it (cold caches, another CPU's queue), and
+// the scheduler moves it more on a busy host.
+class PinnedToOneCpu {
+public:
+  PinnedToOneCpu() {
+    const int cpu = sched_getcpu();
+    if (cpu < 0 || cpu >= CPU_SETSIZE || sched_getaffinity(0, sizeof saved_, &saved_) != 0) return;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    pinned_ = sched_setaffinity(0, sizeof one, &one) == 0;
+  }
+  ~PinnedToOneCpu() {
+    if (pinned_) sched_setaffinity(0, sizeof saved_, &saved_);
+  }
+  PinnedToOneCpu(const PinnedToOneCpu&) = delete;
+  PinnedToOneCpu& operator=(const PinnedToOneCpu&) = delete;
+
+private:
+  cpu_set_t saved_{};
+  bool pinned_ = false;
+};
+
 std::string gib(size_t bytes) { return fmt::format("{:.1f} GiB", static_cast<double>(bytes) / double(1 << 30)); }
 
 } // namespace
@@ -41,16 +76,21 @@ void check(cudaError_t result, const char* what) {
   if (result != cudaSuccess) throw CudaFailure(std::string(what) + ": " + cudaGetErrorString(result));
 }
 
-double time_once_ms(const Context& context, const std::function<void()>& launch) {
+double time_launch_ms(const Context& context, const std::function<void()>& launch) {
   Event start;
   Event stop;
-  launch();
-  check(cudaStreamSynchronize(context.stream), "warm-up run");
+  check(cudaStreamSynchronize(context.stream), "the work before a timed launch");
   check(cudaEventRecord(start, context.stream), "cudaEventRecord");
   launch();
   check(cudaEventRecord(stop, context.stream), "cudaEventRecord");
   check(cudaEventSynchronize(stop), "timed launch");
   return elapsed_ms(start, stop);
+}
+
+double time_once_ms(const Context& context, const std::function<void()>& launch) {
+  launch();
+  check(cudaStreamSynchronize(context.stream), "warm-up run");
+  return time_launch_ms(context, launch);
 }
 
 Runs time_on_gpu(const Context& context, double work, const std::function<void()>& launch) {
@@ -65,7 +105,7 @@ Runs time_on_gpu(const Context& context, double work, const std::function<void()
     check(cudaEventRecord(stop, context.stream), "cudaEventRecord");
     // The queued work keeps the GPU busy for about launches × one_ms: its clocks are read
     // half way through.
-    std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(launches * one_ms / 2));
+    sleep_ms(launches * one_ms / 2);
     Run run;
     if (context.nvml) run.clocks = context.nvml->clocks();
     check(cudaEventSynchronize(stop), "timed run");
@@ -75,18 +115,80 @@ Runs time_on_gpu(const Context& context, double work, const std::function<void()
   return runs;
 }
 
-Runs time_on_host(int operations, bool latency, const std::function<void()>& body) {
-  body();
+Run time_burst(const Context& context, double work, int launches, const std::function<void()>& launch) {
+  sleep_ms(burst_pause_ms);
+  std::vector<Event> events(static_cast<size_t>(launches) + 1);
+  const auto start = Clock::now();
+  check(cudaEventRecord(events[0], context.stream), "cudaEventRecord");
+  for (size_t i = 1; i < events.size(); ++i) {
+    launch();
+    check(cudaEventRecord(events[i], context.stream), "cudaEventRecord");
+  }
+  // The GPU was idle, so the first event ran as soon as it was queued: the host's time since
+  // `start` is the GPU's time since that event, to within a launch latency.
+  std::vector<std::pair<double, Nvml::Clocks>> samples;
+  if (context.nvml && context.nvml->available()) {
+    while (cudaEventQuery(events.back()) == cudaErrorNotReady) {
+      samples.emplace_back(ms_since(start), context.nvml->clocks());
+      sleep_ms(burst_clock_sample_ms);
+    }
+    // "Not ready" is an answer, not an error, but must not linger for the next launch's check.
+    if (cudaPeekAtLastError() == cudaErrorNotReady) (void)cudaGetLastError();
+  }
+  check(cudaEventSynchronize(events.back()), "timed burst");
+  double best_ms = std::numeric_limits<double>::infinity();
+  double best_middle_ms = 0;
+  double elapsed = 0;
+  for (size_t i = 1; i < events.size(); ++i) {
+    const double ms = elapsed_ms(events[i - 1], events[i]);
+    if (ms < best_ms) {
+      best_ms = ms;
+      best_middle_ms = elapsed + ms / 2;
+    }
+    elapsed += ms;
+  }
+  Run run;
+  run.value = work / (std::max(best_ms, 1e-6) / 1e3);
+  const auto nearest = std::min_element(samples.begin(), samples.end(), [&](const auto& a, const auto& b) {
+    return std::fabs(a.first - best_middle_ms) < std::fabs(b.first - best_middle_ms);
+  });
+  if (nearest != samples.end()) run.clocks = nearest->second;
+  return run;
+}
+
+Runs time_on_host(double work, bool latency, int max_operations, const std::function<void(int)>& body) {
+  const PinnedToOneCpu pinned;
+  // The warm-up doubles its batches, and tells how long one operation takes.
+  const auto warm_up = Clock::now();
+  long done = 0;
+  for (int batch = 1; done == 0 || ms_since(warm_up) < host_warm_up_ms; batch = std::min(2 * batch, max_operations)) {
+    body(batch);
+    done += batch;
+  }
+  const double operation_ms = ms_since(warm_up) / static_cast<double>(done);
+  const int operations = std::clamp(static_cast<int>(host_trial_ms / operation_ms), 1, max_operations);
+  const int trials =
+      std::clamp(static_cast<int>(host_budget_ms / (operations * operation_ms)), host_min_trials, host_max_trials);
   Runs runs;
-  for (int r = 0; r < host_runs; ++r) {
-    const auto begin = std::chrono::steady_clock::now();
-    body();
-    const double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - begin).count();
+  for (int t = 0; t < trials; ++t) {
+    const auto begin = Clock::now();
+    body(operations);
+    const double ns = std::chrono::duration<double, std::nano>(Clock::now() - begin).count();
     Run run;
-    run.value = latency ? ns / operations : operations / (ns / 1e9);
+    run.value = latency ? ns / operations : work * operations / (ns / 1e9);
     runs.push_back(std::move(run));
   }
   return runs;
+}
+
+void stay_near_gpu(const Nvml& nvml) {
+  cpu_set_t allowed;
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return;
+  cpu_set_t near;
+  CPU_ZERO(&near);
+  for (const int cpu : nvml.near_cpus())
+    if (cpu < CPU_SETSIZE && CPU_ISSET(cpu, &allowed)) CPU_SET(cpu, &near);
+  if (CPU_COUNT(&near) > 0) (void)sched_setaffinity(0, sizeof near, &near);
 }
 
 size_t free_device_bytes() {

@@ -12,6 +12,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace brrr::calibrate {
@@ -45,14 +46,24 @@ struct Run {
 };
 using Runs = std::vector<Run>;
 
+// What one benchmark measured: its runs, and how, where there was a choice to make (which
+// GEMM was fastest). Implicitly made from runs alone.
+struct Measured {
+  Measured(Runs measured_runs, std::string how = {}) : runs(std::move(measured_runs)), setup(std::move(how)) {}
+  Runs runs;
+  std::string setup;
+};
+
 // How long one timed run of GPU work lasts at least, and how many runs a ceiling gets. The
 // best run is the ceiling; a run long enough averages over clock and scheduling jitter.
 inline constexpr double gpu_run_ms = 30;
 inline constexpr int gpu_runs = 9;
-// Host-bound ceilings vary more, and one run is short: more runs.
-inline constexpr int host_runs = 15;
 
-// Runs `launch` once to warm up, then times one more launch with CUDA events: milliseconds.
+// Times one launch of `launch` with CUDA events, once the stream's earlier work is done:
+// milliseconds.
+[[nodiscard]] double time_launch_ms(const Context& context, const std::function<void()>& launch);
+
+// Runs `launch` once to warm up, then times one more launch: milliseconds.
 [[nodiscard]] double time_once_ms(const Context& context, const std::function<void()>& launch);
 
 // Times `launch` (which queues `work` bytes or FLOPs of GPU work on the context's stream):
@@ -61,10 +72,51 @@ inline constexpr int host_runs = 15;
 // each run. Returns the rates, work per second.
 [[nodiscard]] Runs time_on_gpu(const Context& context, double work, const std::function<void()>& launch);
 
-// Times `body` (which does `operations` operations and waits for them) on the host's steady
-// clock, after one warm-up: host_runs runs. Returns operations per second, or nanoseconds
-// per operation when `latency`.
-[[nodiscard]] Runs time_on_host(int operations, bool latency, const std::function<void()>& body);
+// A burst of work after the GPU has idled, as a program's GEMMs come between lighter kernels:
+// an H100 under tensor-core load lowers its SM clock within milliseconds to stay within its
+// power limit, and recovers while idle, so that a GEMM that follows lighter work runs faster
+// than one in the middle of a long run of GEMMs. The ceiling is the fastest a kernel can be,
+// so it is the fastest launch of a burst. The GPU idles burst_pause_ms before each burst.
+inline constexpr double burst_pause_ms = 100;
+// Each burst lasts at least this long (at least burst_min_launches launches): long enough to
+// cover the clock's rise from idle and its fall under the power limit.
+inline constexpr double burst_ms = 25;
+inline constexpr int burst_min_launches = 3;
+// NVML's clocks are sampled this often during a burst.
+inline constexpr double burst_clock_sample_ms = 1;
+
+// Idles burst_pause_ms, then queues `launches` launches of `launch` (each `work` bytes or
+// FLOPs) back to back, each between two CUDA events. Returns the fastest launch's rate, with
+// the clocks NVML reported nearest the middle of that launch.
+[[nodiscard]] Run time_burst(const Context& context, double work, int launches, const std::function<void()>& launch);
+
+// Host-bound ceilings (launches, synchronization, pageable copies) depend on the CPU and the
+// host's scheduler, so one long timing is at the mercy of whatever else ran meanwhile. They
+// are timed instead as many short trials after a warm-up, and their ceiling is the median
+// trial (lib/model/ceilings.hpp): a trial that another process or the hypervisor interrupted
+// is an outlier the median ignores. Trials last about host_trial_ms, as many as fit in
+// host_budget_ms, within [host_min_trials, host_max_trials]; the warm-up (the CPU leaving its
+// idle states, the driver's first-use paths) lasts host_warm_up_ms.
+inline constexpr double host_warm_up_ms = 50;
+inline constexpr double host_trial_ms = 1;
+inline constexpr double host_budget_ms = 250;
+inline constexpr int host_min_trials = 21;
+inline constexpr int host_max_trials = 201;
+
+// Times `body(n)` (which does n operations, each `work` bytes or 1 when counting, and waits
+// for them) on the host's steady clock, in trials of n ≤ max_operations operations, with the
+// calling thread pinned to one CPU near the GPU. Returns one run per trial: work per second,
+// or nanoseconds per operation when `latency`.
+[[nodiscard]] Runs time_on_host(double work, bool latency, int max_operations,
+                                const std::function<void(int operations)>& body);
+
+// Keeps the calling thread, and the threads it starts later (the CUDA runtime's), on the CPUs
+// nearest the GPU, among those it may use: host memory it touches is then on the GPU's NUMA
+// node, and its launches and synchronizations do not cross sockets. Without that, which
+// socket the scheduler picks would change from one calibration to the next, and the
+// host-bound ceilings with it. Does nothing when NVML cannot tell which CPUs are near, or
+// none of them is allowed.
+void stay_near_gpu(const Nvml& nvml);
 
 // Device memory for one benchmark. Throws Unsupported when the GPU does not have it free.
 class DeviceBuffer {

@@ -5,25 +5,66 @@
 #include <cublasLt.h>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
 #include <cstring>
 #include <dlfcn.h>
-#include <limits>
+#include <memory>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 namespace brrr::calibrate {
 
 namespace {
 
+// The square GEMM's side: large enough that a launch keeps every SM busy for a millisecond or
+// more on an H100, small enough for the GPUs brrr knows.
 constexpr size_t kGemmSize = 8192;
 constexpr size_t kWorkspaceBytes = size_t{64} << 20;
-// cuBLASLt's heuristic ranks its algorithms by a model, not a measurement: the first few are
-// timed and the fastest is kept.
-constexpr int kCandidates = 4;
+// cuBLASLt's heuristic ranks its algorithms by a model, not a measurement: up to this many of
+// each shape and layout are timed.
+constexpr int kAlgorithms = 8;
+// The candidates are screened in the heuristic's order, every configuration's first before any
+// second: where screening them all would take longer than this (a slow GPU), the least
+// promising are left out.
+constexpr double kScreeningMs = 1500;
+// One launch each in the screening runs at whatever clock the GPU has at that moment, so the
+// fastest few are timed again, in bursts taking turns, each kRounds times.
+constexpr int kFinalists = 3;
+constexpr int kRounds = 4;
+// A burst of GEMMs shorter than burst_ms / 64 (a small GPU's memory-starved fallback) stops
+// at this many launches.
+constexpr int kMaxBurstLaunches = 64;
 
-// Inputs A and B of `ab`, output D (and C) of `cd`. FP8 and INT8 need A transposed ("TN"),
-// which suits every type, so every GEMM is TN. FP8 uses fast accumulation, the faster of its
-// two modes (Transformer Engine's forward pass uses it).
+// A layout of op(A)·op(B), column-major as cuBLAS has it: NN is the plain call (cublasGemmEx
+// with no transposes, the demo's GEMM), TN is a linear layer's forward pass in the frameworks
+// and the only layout FP8 and INT8 have on most GPUs, NT its weight gradient. cuBLASLt has no
+// kernel for some types in some layouts: those are passed over.
+struct Layout {
+  cublasOperation_t a;
+  cublasOperation_t b;
+  const char* name;
+};
+constexpr std::array<Layout, 3> kLayouts{{
+    {CUBLAS_OP_N, CUBLAS_OP_N, "NN"},
+    {CUBLAS_OP_T, CUBLAS_OP_N, "TN"},
+    {CUBLAS_OP_N, CUBLAS_OP_T, "NT"},
+}};
+
+struct Shape {
+  uint64_t m;
+  uint64_t n;
+  uint64_t k;
+};
+
+// Inputs A and B of `ab`, output D (and C) of `cd`. FP8 uses fast accumulation, the faster of
+// its two modes (Transformer Engine's forward pass uses it). `tall`: a GEMM twice as tall as
+// the square one is tried too, where the square one is short (a millisecond or two on an
+// H100) and the last wave of tiles, which leaves SMs idle, weighs on it; FP64's square GEMM
+// already lasts about 20 ms.
 struct TypeInfo {
   const char* name;
   cudaDataType ab;
@@ -34,22 +75,24 @@ struct TypeInfo {
   size_t ab_bytes;
   size_t cd_bytes;
   bool fast_accumulation;
+  bool tall;
 };
 
 TypeInfo info(GemmType type) {
   switch (type) {
   case GemmType::fp64:
-    return {"FP64", CUDA_R_64F, CUDA_R_64F, CUBLAS_COMPUTE_64F, CUDA_R_64F, Fill::fp64, 8, 8, false};
+    return {"FP64", CUDA_R_64F, CUDA_R_64F, CUBLAS_COMPUTE_64F, CUDA_R_64F, Fill::fp64, 8, 8, false, false};
   case GemmType::tf32:
-    return {"TF32", CUDA_R_32F, CUDA_R_32F, CUBLAS_COMPUTE_32F_FAST_TF32, CUDA_R_32F, Fill::fp32, 4, 4, false};
+    return {"TF32", CUDA_R_32F, CUDA_R_32F, CUBLAS_COMPUTE_32F_FAST_TF32, CUDA_R_32F, Fill::fp32, 4, 4, false, true};
   case GemmType::fp16:
-    return {"FP16", CUDA_R_16F, CUDA_R_16F, CUBLAS_COMPUTE_32F, CUDA_R_32F, Fill::fp16, 2, 2, false};
+    return {"FP16", CUDA_R_16F, CUDA_R_16F, CUBLAS_COMPUTE_32F, CUDA_R_32F, Fill::fp16, 2, 2, false, true};
   case GemmType::bf16:
-    return {"BF16", CUDA_R_16BF, CUDA_R_16BF, CUBLAS_COMPUTE_32F, CUDA_R_32F, Fill::bf16, 2, 2, false};
+    return {"BF16", CUDA_R_16BF, CUDA_R_16BF, CUBLAS_COMPUTE_32F, CUDA_R_32F, Fill::bf16, 2, 2, false, true};
   case GemmType::fp8:
-    return {"FP8 (E4M3)", CUDA_R_8F_E4M3, CUDA_R_16BF, CUBLAS_COMPUTE_32F, CUDA_R_32F, Fill::fp8_e4m3, 1, 2, true};
+    return {"FP8 (E4M3)", CUDA_R_8F_E4M3, CUDA_R_16BF, CUBLAS_COMPUTE_32F, CUDA_R_32F, Fill::fp8_e4m3, 1, 2, true,
+            true};
   case GemmType::int8:
-    return {"INT8", CUDA_R_8I, CUDA_R_32I, CUBLAS_COMPUTE_32I, CUDA_R_32I, Fill::int8, 1, 4, false};
+    return {"INT8", CUDA_R_8I, CUDA_R_32I, CUBLAS_COMPUTE_32I, CUDA_R_32I, Fill::int8, 1, 4, false, true};
   }
   return {};
 }
@@ -89,6 +132,8 @@ struct Gemm::Api {
   decltype(&cublasLtMatmulPreferenceSetAttribute) preference_set = nullptr;
   decltype(&cublasLtMatmulAlgoGetHeuristic) heuristic = nullptr;
   decltype(&cublasLtMatmul) matmul = nullptr;
+  // Optional: only to name the algorithm that won.
+  decltype(&cublasLtMatmulAlgoConfigGetAttribute) algo_attribute = nullptr;
   cublasLtHandle_t handle = nullptr;
 
   void check(cublasStatus_t status, const char* what) const {
@@ -143,6 +188,8 @@ Gemm::Gemm() : api_(std::make_unique<Api>()) {
   resolve(api_->preference_set, "cublasLtMatmulPreferenceSetAttribute");
   resolve(api_->heuristic, "cublasLtMatmulAlgoGetHeuristic");
   resolve(api_->matmul, "cublasLtMatmul");
+  api_->algo_attribute =
+      reinterpret_cast<decltype(api_->algo_attribute)>(dlsym(library_, "cublasLtMatmulAlgoConfigGetAttribute"));
   if (!resolved) {
     problem_ = name + " lacks functions this brrr needs";
   } else if (const auto status = api_->create(&api_->handle); status != CUBLAS_STATUS_SUCCESS) {
@@ -156,67 +203,148 @@ Gemm::~Gemm() {
   if (library_) dlclose(library_);
 }
 
-Runs Gemm::measure(const Context& context, GemmType type) {
+namespace {
+
+// One shape in one layout, with its descriptors and the algorithms the heuristic offers.
+struct Configuration {
+  Configuration(const Gemm::Api& api, Shape s, const Layout& l) : shape(s), layout(l), desc{api} {}
+  Shape shape;
+  const Layout& layout;
+  Descriptors desc;
+  std::array<cublasLtMatmulHeuristicResult_t, kAlgorithms> algorithms{};
+  int found = 0;
+  [[nodiscard]] double operations() const {
+    return 2.0 * static_cast<double>(shape.m) * static_cast<double>(shape.n) * static_cast<double>(shape.k);
+  }
+};
+
+struct Candidate {
+  Configuration* configuration;
+  int rank; // in the heuristic's order, 0 first
+  double screened_ms = 0;
+  [[nodiscard]] const cublasLtMatmulAlgo_t& algo() const { return configuration->algorithms[rank].algo; }
+  [[nodiscard]] double rate() const { return configuration->operations() / (screened_ms / 1e3); }
+};
+
+// The descriptors of op(A) (m×k), op(B) (k×n) and D (m×n), column-major, in their layout.
+// Returns false when cuBLASLt has no algorithm for them.
+bool describe(const Gemm::Api& api, const TypeInfo& t, Configuration& c) {
+  const auto [m, n, k] = c.shape;
+  const bool ta = c.layout.a == CUBLAS_OP_T;
+  const bool tb = c.layout.b == CUBLAS_OP_T;
+  api.check(api.desc_create(&c.desc.matmul, t.compute, t.scale), "cublasLtMatmulDescCreate");
+  api.check(api.desc_set(c.desc.matmul, CUBLASLT_MATMUL_DESC_TRANSA, &c.layout.a, sizeof c.layout.a), "TRANSA");
+  api.check(api.desc_set(c.desc.matmul, CUBLASLT_MATMUL_DESC_TRANSB, &c.layout.b, sizeof c.layout.b), "TRANSB");
+  if (t.fast_accumulation) {
+    const int8_t on = 1;
+    api.check(api.desc_set(c.desc.matmul, CUBLASLT_MATMUL_DESC_FAST_ACCUM, &on, sizeof on), "FAST_ACCUM");
+  }
+  api.check(api.layout_create(&c.desc.a, t.ab, ta ? k : m, ta ? m : k, static_cast<int64_t>(ta ? k : m)),
+            "layout of A");
+  api.check(api.layout_create(&c.desc.b, t.ab, tb ? n : k, tb ? k : n, static_cast<int64_t>(tb ? n : k)),
+            "layout of B");
+  api.check(api.layout_create(&c.desc.d, t.cd, m, n, static_cast<int64_t>(m)), "layout of D");
+  api.check(api.preference_create(&c.desc.preference), "cublasLtMatmulPreferenceCreate");
+  const uint64_t workspace_bytes = kWorkspaceBytes;
+  api.check(api.preference_set(c.desc.preference, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace_bytes,
+                               sizeof workspace_bytes),
+            "MAX_WORKSPACE_BYTES");
+  const auto status = api.heuristic(api.handle, c.desc.matmul, c.desc.a, c.desc.b, c.desc.d, c.desc.d,
+                                    c.desc.preference, kAlgorithms, c.algorithms.data(), &c.found);
+  return status == CUBLAS_STATUS_SUCCESS && c.found > 0;
+}
+
+} // namespace
+
+Measured Gemm::measure(const Context& context, GemmType type) {
   if (!problem_.empty()) throw Unsupported(problem_);
   const Api& api = *api_;
   const TypeInfo t = info(type);
   // Smaller GEMMs where A, B, D and the workspace would take more than half the free memory.
-  size_t n = kGemmSize;
+  // The buffers hold the largest shape; the smaller one uses their beginning.
+  const uint64_t tall = t.tall ? 2 : 1;
+  uint64_t size = kGemmSize;
   const size_t free = free_device_bytes();
-  while (n > 1024 && n * n * (2 * t.ab_bytes + t.cd_bytes) + kWorkspaceBytes > free / 2) n /= 2;
-  const DeviceBuffer a(n * n * t.ab_bytes);
-  const DeviceBuffer b(n * n * t.ab_bytes);
-  const DeviceBuffer d(n * n * t.cd_bytes);
+  while (size > 1024 &&
+         (tall + 1) * size * size * t.ab_bytes + tall * size * size * t.cd_bytes + kWorkspaceBytes > free / 2)
+    size /= 2;
+  const DeviceBuffer a(tall * size * size * t.ab_bytes);
+  const DeviceBuffer b(size * size * t.ab_bytes);
+  const DeviceBuffer d(tall * size * size * t.cd_bytes);
   const DeviceBuffer workspace(kWorkspaceBytes);
-  check(launch_fill(t.fill, a.get(), n * n, context.sm_count, context.stream), "filling A");
-  check(launch_fill(t.fill, b.get(), n * n, context.sm_count, context.stream), "filling B");
+  check(launch_fill(t.fill, a.get(), tall * size * size, context.sm_count, context.stream), "filling A");
+  check(launch_fill(t.fill, b.get(), size * size, context.sm_count, context.stream), "filling B");
 
-  Descriptors desc{api};
-  api.check(api.desc_create(&desc.matmul, t.compute, t.scale), "cublasLtMatmulDescCreate");
-  const cublasOperation_t transpose = CUBLAS_OP_T;
-  const cublasOperation_t keep = CUBLAS_OP_N;
-  api.check(api.desc_set(desc.matmul, CUBLASLT_MATMUL_DESC_TRANSA, &transpose, sizeof transpose), "TRANSA");
-  api.check(api.desc_set(desc.matmul, CUBLASLT_MATMUL_DESC_TRANSB, &keep, sizeof keep), "TRANSB");
-  if (t.fast_accumulation) {
-    const int8_t on = 1;
-    api.check(api.desc_set(desc.matmul, CUBLASLT_MATMUL_DESC_FAST_ACCUM, &on, sizeof on), "FAST_ACCUM");
-  }
-  const auto rows = static_cast<uint64_t>(n);
-  api.check(api.layout_create(&desc.a, t.ab, rows, rows, static_cast<int64_t>(n)), "layout of A");
-  api.check(api.layout_create(&desc.b, t.ab, rows, rows, static_cast<int64_t>(n)), "layout of B");
-  api.check(api.layout_create(&desc.d, t.cd, rows, rows, static_cast<int64_t>(n)), "layout of D");
-  api.check(api.preference_create(&desc.preference), "cublasLtMatmulPreferenceCreate");
-  const uint64_t workspace_bytes = kWorkspaceBytes;
-  api.check(api.preference_set(desc.preference, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace_bytes,
-                               sizeof workspace_bytes),
-            "MAX_WORKSPACE_BYTES");
-
-  cublasLtMatmulHeuristicResult_t candidates[kCandidates] = {};
-  int found = 0;
-  const auto status = api.heuristic(api.handle, desc.matmul, desc.a, desc.b, desc.d, desc.d, desc.preference,
-                                    kCandidates, candidates, &found);
-  if (status != CUBLAS_STATUS_SUCCESS || found == 0)
-    throw Unsupported(fmt::format("cuBLASLt has no {} GEMM for this GPU ({})", t.name,
-                                  status != CUBLAS_STATUS_SUCCESS ? api.status_name(status) : "no algorithm"));
+  std::vector<Shape> shapes{{size, size, size}};
+  if (t.tall) shapes.push_back({tall * size, size, size});
+  std::vector<std::unique_ptr<Configuration>> configurations;
+  for (const auto& shape : shapes)
+    for (const auto& layout : kLayouts) {
+      auto c = std::make_unique<Configuration>(api, shape, layout);
+      if (describe(api, t, *c)) configurations.push_back(std::move(c));
+    }
+  if (configurations.empty()) throw Unsupported(fmt::format("cuBLASLt has no {} GEMM for this GPU", t.name));
 
   const Scalars scalars(t.scale);
-  auto gemm = [&](const cublasLtMatmulAlgo_t& algo) {
+  auto gemm = [&](const Candidate& c) {
+    const Descriptors& desc = c.configuration->desc;
     return api.matmul(api.handle, desc.matmul, scalars.alpha, a.get(), desc.a, b.get(), desc.b, scalars.beta, d.get(),
-                      desc.d, d.get(), desc.d, &algo, workspace.get(), kWorkspaceBytes, context.stream);
+                      desc.d, d.get(), desc.d, &c.algo(), workspace.get(), kWorkspaceBytes, context.stream);
   };
-  int best = -1;
-  double best_ms = std::numeric_limits<double>::infinity();
-  for (int i = 0; i < found; ++i) {
-    if (candidates[i].state != CUBLAS_STATUS_SUCCESS || gemm(candidates[i].algo) != CUBLAS_STATUS_SUCCESS) continue;
-    const double ms = time_once_ms(context, [&] { api.check(gemm(candidates[i].algo), "cublasLtMatmul"); });
-    if (ms < best_ms) {
-      best_ms = ms;
-      best = i;
-    }
+  auto launcher = [&](const Candidate& c) {
+    return [&api, &gemm, candidate = &c] { api.check(gemm(*candidate), "cublasLtMatmul"); };
+  };
+  auto burst_launches = [](const Candidate& c) {
+    return std::clamp(static_cast<int>(std::ceil(burst_ms / c.screened_ms)), burst_min_launches, kMaxBurstLaunches);
+  };
+
+  // Screening: one warm-up launch (which also loads the kernel) and one timed launch each.
+  std::vector<Candidate> candidates;
+  for (int rank = 0; rank < kAlgorithms; ++rank)
+    for (auto& c : configurations)
+      if (rank < c->found && c->algorithms[rank].state == CUBLAS_STATUS_SUCCESS) candidates.push_back({c.get(), rank});
+  std::vector<Candidate> screened;
+  const auto screening = std::chrono::steady_clock::now();
+  for (auto& c : candidates) {
+    if (!screened.empty() &&
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - screening).count() > kScreeningMs)
+      break;
+    if (gemm(c) != CUBLAS_STATUS_SUCCESS) continue;
+    c.screened_ms = std::max(time_launch_ms(context, launcher(c)), 1e-6);
+    screened.push_back(c);
   }
-  if (best < 0) throw Unsupported(fmt::format("none of cuBLASLt's {} GEMM algorithms ran on this GPU", t.name));
-  const double operations = 2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(n);
-  return time_on_gpu(context, operations, [&] { api.check(gemm(candidates[best].algo), "cublasLtMatmul"); });
+  if (screened.empty()) throw Unsupported(fmt::format("none of cuBLASLt's {} GEMM algorithms ran on this GPU", t.name));
+
+  // The finals: bursts, the finalists taking turns, so that none is favoured by the moment.
+  const size_t screened_count = screened.size();
+  std::sort(screened.begin(), screened.end(), [](const auto& x, const auto& y) { return x.rate() > y.rate(); });
+  screened.resize(std::min<size_t>(screened.size(), kFinalists));
+  std::vector<Runs> runs(screened.size());
+  for (int round = 0; round < kRounds; ++round)
+    for (size_t f = 0; f < screened.size(); ++f) {
+      const Candidate& c = screened[f];
+      runs[f].push_back(time_burst(context, c.configuration->operations(), burst_launches(c), launcher(c)));
+    }
+  auto best_of = [](const Runs& r) {
+    return std::max_element(r.begin(), r.end(), [](const auto& x, const auto& y) { return x.value < y.value; })->value;
+  };
+  size_t winner = 0;
+  for (size_t f = 1; f < runs.size(); ++f)
+    if (best_of(runs[f]) > best_of(runs[winner])) winner = f;
+
+  const Candidate& c = screened[winner];
+  const auto [m, n, k] = c.configuration->shape;
+  std::string algorithm;
+  int id = 0;
+  size_t written = 0;
+  if (api.algo_attribute &&
+      api.algo_attribute(&c.algo(), CUBLASLT_ALGO_CONFIG_ID, &id, sizeof id, &written) == CUBLAS_STATUS_SUCCESS)
+    algorithm = fmt::format(" {}", id);
+  return {std::move(runs[winner]),
+          fmt::format("{}×{}×{} {} (m×n×k), cuBLASLt algorithm{}, heuristic rank {} of {}; {} screened; {} bursts of "
+                      "{} launches",
+                      m, n, k, c.configuration->layout.name, algorithm, c.rank + 1, c.configuration->found,
+                      screened_count, kRounds, burst_launches(c))};
 }
 
 } // namespace brrr::calibrate

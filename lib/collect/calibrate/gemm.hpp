@@ -21,10 +21,11 @@ public:
   Gemm(const Gemm&) = delete;
   Gemm& operator=(const Gemm&) = delete;
 
-  // Times square GEMMs of `type` (8192, or smaller when GPU memory is short) with random
-  // inputs, on the fastest of cuBLASLt's first candidate algorithms: 2n³ operations each.
-  // Throws Unsupported when cuBLASLt is missing or has no kernel for the type on this GPU.
-  [[nodiscard]] Runs measure(const Context& context, GemmType type);
+  // Finds the fastest GEMM of `type` that cuBLASLt has for this GPU, among the shapes and
+  // layouts it is fastest at (gemm.cpp), and times it in bursts (time_burst): 2mnk
+  // operations a launch, on random inputs. The setup names the GEMM that won. Throws
+  // Unsupported when cuBLASLt is missing or has no kernel for the type on this GPU.
+  [[nodiscard]] Measured measure(const Context& context, GemmType type);
 
   // The cuBLASLt calls (gemm.cpp).
   struct Api;

@@ -48,9 +48,14 @@ constexpr unsigned kL2Blocks = 65536;
 // About 2 to 4 ms per launch on an H100; the runs repeat launches to their length.
 constexpr int kSharedIterations = 4096;
 constexpr int kFmaIterations = 1600;
-constexpr size_t kCopyBytes = size_t{256} << 20;
-constexpr int kLaunchBatch = 2000;
-constexpr int kRoundTrips = 200;
+// Pinned copies are timed on the GPU, 256 MiB each; pageable ones on the host, one 64 MiB
+// copy per trial (5 to 10 ms on an H100), so that many trials fit.
+constexpr size_t kPinnedCopyBytes = size_t{256} << 20;
+constexpr size_t kPageableCopyBytes = size_t{64} << 20;
+// The launch queue holds about a thousand launches: a trial of more would time the GPU
+// draining it, not the host launching.
+constexpr int kMaxLaunchesPerTrial = 500;
+constexpr int kMaxRoundTripsPerTrial = 10000;
 
 void emit(const json& message) { std::cout << message.dump() << '\n' << std::flush; }
 
@@ -143,7 +148,7 @@ void fill_positive(const DeviceBuffer& buffer, size_t bytes, const Context& c) {
   check(cudaMemsetAsync(buffer.get(), 0x3C, bytes, c.stream), "cudaMemsetAsync");
 }
 
-Runs dram_read(Bench& b) {
+Measured dram_read(Bench& b) {
   const Context& c = b.context;
   const size_t bytes = dram_bytes(c);
   const DeviceBuffer data(bytes);
@@ -154,7 +159,7 @@ Runs dram_read(Bench& b) {
   });
 }
 
-Runs dram_write(Bench& b) {
+Measured dram_write(Bench& b) {
   const Context& c = b.context;
   const size_t bytes = dram_bytes(c);
   const DeviceBuffer data(bytes);
@@ -163,7 +168,7 @@ Runs dram_write(Bench& b) {
 }
 
 // Bytes read plus bytes written, as the DRAM roof counts them.
-Runs dram_copy(Bench& b) {
+Measured dram_copy(Bench& b) {
   const Context& c = b.context;
   const size_t half = dram_bytes(c) / 2;
   const DeviceBuffer data(2 * half);
@@ -173,7 +178,7 @@ Runs dram_copy(Bench& b) {
                      [&] { check(launch_dram_copy(in, in + half, half, c.sm_count, c.stream), "DRAM copy kernel"); });
 }
 
-Runs l2_read(Bench& b) {
+Measured l2_read(Bench& b) {
   const Context& c = b.context;
   const auto chunks = std::max<unsigned>(
       1, static_cast<unsigned>(kL2WorkingSetFraction * static_cast<double>(c.l2_bytes) / l2_chunk_bytes));
@@ -185,7 +190,7 @@ Runs l2_read(Bench& b) {
   });
 }
 
-Runs shared_read(Bench& b) {
+Measured shared_read(Bench& b) {
   const Context& c = b.context;
   const DeviceBuffer sink(sizeof(float));
   const double threads =
@@ -196,7 +201,7 @@ Runs shared_read(Bench& b) {
 }
 
 // `flops_per_fma`: 2, or 4 for the two-lane half2 and bf16x2 kinds.
-Runs fma(Bench& b, Kernel kernel, double flops_per_fma) {
+Measured fma(Bench& b, Kernel kernel, double flops_per_fma) {
   const Context& c = b.context;
   const auto threads = static_cast<size_t>(full_grid(kernel, c.sm_count)) * block_threads(kernel);
   const DeviceBuffer out(threads * fma_chains * sizeof(double));
@@ -205,7 +210,7 @@ Runs fma(Bench& b, Kernel kernel, double flops_per_fma) {
                      [&] { check(launch_fma(kernel, kFmaIterations, out.get(), c.sm_count, c.stream), "FMA kernel"); });
 }
 
-Runs gemm(Bench& b, GemmType type) {
+Measured gemm(Bench& b, GemmType type) {
   if (!b.gemm) b.gemm = std::make_unique<Gemm>();
   return b.gemm->measure(b.context, type);
 }
@@ -239,33 +244,42 @@ private:
   bool pinned_;
 };
 
-Runs copy(Bench& b, cudaMemcpyKind kind, bool pinned) {
+// Pinned copies are DMA at the link's speed, timed with CUDA events like GPU work; pageable
+// ones go through the driver's staging buffer at the pace of the host's CPU and memory, and
+// are timed like the other host-bound ceilings.
+Measured copy(Bench& b, cudaMemcpyKind kind, bool pinned) {
   const Context& c = b.context;
-  const HostBuffer host(kCopyBytes, pinned);
-  const DeviceBuffer device(kCopyBytes);
+  const size_t bytes = pinned ? kPinnedCopyBytes : kPageableCopyBytes;
+  const HostBuffer host(bytes, pinned);
+  const DeviceBuffer device(bytes);
   const bool to_device = kind == cudaMemcpyHostToDevice;
-  return time_on_gpu(c, static_cast<double>(kCopyBytes), [&] {
-    check(cudaMemcpyAsync(to_device ? device.get() : host.get(), to_device ? host.get() : device.get(), kCopyBytes,
-                          kind, c.stream),
+  auto copy_once = [&] {
+    check(cudaMemcpyAsync(to_device ? device.get() : host.get(), to_device ? host.get() : device.get(), bytes, kind,
+                          c.stream),
           "cudaMemcpyAsync");
+  };
+  if (pinned) return time_on_gpu(c, static_cast<double>(bytes), copy_once);
+  return time_on_host(static_cast<double>(bytes), false, 1, [&](int copies) {
+    for (int i = 0; i < copies; ++i) copy_once();
+    check(cudaStreamSynchronize(c.stream), "cudaStreamSynchronize");
   });
 }
 
-// Back-to-back launches of an empty kernel: the rate a launch-bound program cannot beat.
-Runs launch_rate(Bench& b) {
+// Back-to-back launches of an empty kernel: the rate a launch-bound program gets.
+Measured launch_rate(Bench& b) {
   const cudaStream_t stream = b.context.stream;
-  return time_on_host(kLaunchBatch, false, [&] {
-    for (int i = 0; i < kLaunchBatch; ++i) check(launch_empty(stream), "empty kernel");
+  return time_on_host(1, false, kMaxLaunchesPerTrial, [&](int launches) {
+    for (int i = 0; i < launches; ++i) check(launch_empty(stream), "empty kernel");
     check(cudaStreamSynchronize(stream), "cudaStreamSynchronize");
   });
 }
 
 // An empty kernel launched and waited for: what each step of a chain of dependent tiny
 // kernels with a synchronization between them costs.
-Runs launch_latency(Bench& b) {
+Measured launch_latency(Bench& b) {
   const cudaStream_t stream = b.context.stream;
-  return time_on_host(kRoundTrips, true, [&] {
-    for (int i = 0; i < kRoundTrips; ++i) {
+  return time_on_host(1, true, kMaxRoundTripsPerTrial, [&](int round_trips) {
+    for (int i = 0; i < round_trips; ++i) {
       check(launch_empty(stream), "empty kernel");
       check(cudaStreamSynchronize(stream), "cudaStreamSynchronize");
     }
@@ -273,13 +287,13 @@ Runs launch_latency(Bench& b) {
 }
 
 // An event recorded on an idle stream and waited for: the host-GPU handshake alone.
-Runs sync_round_trip(Bench& b) {
+Measured sync_round_trip(Bench& b) {
   const cudaStream_t stream = b.context.stream;
   cudaEvent_t event = nullptr;
   check(cudaEventCreateWithFlags(&event, cudaEventDisableTiming), "cudaEventCreateWithFlags");
   const std::unique_ptr<CUevent_st, decltype(&cudaEventDestroy)> owned(event, cudaEventDestroy);
-  return time_on_host(kRoundTrips, true, [&] {
-    for (int i = 0; i < kRoundTrips; ++i) {
+  return time_on_host(1, true, kMaxRoundTripsPerTrial, [&](int round_trips) {
+    for (int i = 0; i < round_trips; ++i) {
       check(cudaEventRecord(event, stream), "cudaEventRecord");
       check(cudaEventSynchronize(event), "cudaEventSynchronize");
     }
@@ -288,7 +302,7 @@ Runs sync_round_trip(Bench& b) {
 
 struct Benchmark {
   std::string_view id;
-  Runs (*measure)(Bench&);
+  Measured (*measure)(Bench&);
 };
 
 // One benchmark per ceiling of model/ceilings.hpp.
@@ -298,20 +312,20 @@ constexpr std::array<Benchmark, 22> benchmarks{{
     {"dram_copy_bytes_per_s", dram_copy},
     {"l2_read_bytes_per_s", l2_read},
     {"shared_read_bytes_per_s", shared_read},
-    {"fp64_cuda_core_flops_per_s", [](Bench& b) { return fma(b, Kernel::fma_fp64, 2); }},
-    {"fp32_cuda_core_flops_per_s", [](Bench& b) { return fma(b, Kernel::fma_fp32, 2); }},
-    {"fp16_cuda_core_flops_per_s", [](Bench& b) { return fma(b, Kernel::fma_fp16, 4); }},
-    {"bf16_cuda_core_flops_per_s", [](Bench& b) { return fma(b, Kernel::fma_bf16, 4); }},
-    {"fp64_tensor_flops_per_s", [](Bench& b) { return gemm(b, GemmType::fp64); }},
-    {"tf32_tensor_flops_per_s", [](Bench& b) { return gemm(b, GemmType::tf32); }},
-    {"fp16_tensor_flops_per_s", [](Bench& b) { return gemm(b, GemmType::fp16); }},
-    {"bf16_tensor_flops_per_s", [](Bench& b) { return gemm(b, GemmType::bf16); }},
-    {"fp8_tensor_flops_per_s", [](Bench& b) { return gemm(b, GemmType::fp8); }},
-    {"int8_tensor_flops_per_s", [](Bench& b) { return gemm(b, GemmType::int8); }},
-    {"htod_pinned_bytes_per_s", [](Bench& b) { return copy(b, cudaMemcpyHostToDevice, true); }},
-    {"dtoh_pinned_bytes_per_s", [](Bench& b) { return copy(b, cudaMemcpyDeviceToHost, true); }},
-    {"htod_pageable_bytes_per_s", [](Bench& b) { return copy(b, cudaMemcpyHostToDevice, false); }},
-    {"dtoh_pageable_bytes_per_s", [](Bench& b) { return copy(b, cudaMemcpyDeviceToHost, false); }},
+    {"fp64_cuda_core_flops_per_s", [](Bench& b) -> Measured { return fma(b, Kernel::fma_fp64, 2); }},
+    {"fp32_cuda_core_flops_per_s", [](Bench& b) -> Measured { return fma(b, Kernel::fma_fp32, 2); }},
+    {"fp16_cuda_core_flops_per_s", [](Bench& b) -> Measured { return fma(b, Kernel::fma_fp16, 4); }},
+    {"bf16_cuda_core_flops_per_s", [](Bench& b) -> Measured { return fma(b, Kernel::fma_bf16, 4); }},
+    {"fp64_tensor_flops_per_s", [](Bench& b) -> Measured { return gemm(b, GemmType::fp64); }},
+    {"tf32_tensor_flops_per_s", [](Bench& b) -> Measured { return gemm(b, GemmType::tf32); }},
+    {"fp16_tensor_flops_per_s", [](Bench& b) -> Measured { return gemm(b, GemmType::fp16); }},
+    {"bf16_tensor_flops_per_s", [](Bench& b) -> Measured { return gemm(b, GemmType::bf16); }},
+    {"fp8_tensor_flops_per_s", [](Bench& b) -> Measured { return gemm(b, GemmType::fp8); }},
+    {"int8_tensor_flops_per_s", [](Bench& b) -> Measured { return gemm(b, GemmType::int8); }},
+    {"htod_pinned_bytes_per_s", [](Bench& b) -> Measured { return copy(b, cudaMemcpyHostToDevice, true); }},
+    {"dtoh_pinned_bytes_per_s", [](Bench& b) -> Measured { return copy(b, cudaMemcpyDeviceToHost, true); }},
+    {"htod_pageable_bytes_per_s", [](Bench& b) -> Measured { return copy(b, cudaMemcpyHostToDevice, false); }},
+    {"dtoh_pageable_bytes_per_s", [](Bench& b) -> Measured { return copy(b, cudaMemcpyDeviceToHost, false); }},
     {"launch_rate_per_s", launch_rate},
     {"launch_latency_ns", launch_latency},
     {"sync_round_trip_ns", sync_round_trip},
@@ -353,6 +367,9 @@ void warn_if_busy(const Nvml& nvml) {
 
 void measure(const Options& o, const Nvml& nvml) {
   warn_if_busy(nvml);
+  // Before the CUDA context exists, so that the runtime's threads and the driver's host
+  // buffers start near the GPU too.
+  stay_near_gpu(nvml);
   check(cudaSetDevice(o.device), "cudaSetDevice");
   check(cudaFree(nullptr), "creating a CUDA context");
   Bench bench;
@@ -370,8 +387,10 @@ void measure(const Options& o, const Nvml& nvml) {
     const auto it = std::find_if(benchmarks.begin(), benchmarks.end(), [&](const auto& b) { return b.id == id; });
     emit({{"type", "start"}, {"id", id}});
     try {
-      const Runs runs = it->measure(bench);
-      emit({{"type", "result"}, {"id", id}, {"runs", runs_json(runs)}});
+      const Measured measured = it->measure(bench);
+      json result{{"type", "result"}, {"id", id}, {"runs", runs_json(measured.runs)}};
+      if (!measured.setup.empty()) result["setup"] = measured.setup;
+      emit(result);
     } catch (const Unsupported& reason) {
       emit({{"type", "skipped"}, {"id", id}, {"reason", reason.what()}});
     }

@@ -3,6 +3,7 @@
 #include <cuda_runtime.h>
 
 #include <array>
+#include <climits>
 #include <dlfcn.h>
 #include <memory>
 #include <type_traits>
@@ -50,6 +51,7 @@ struct Nvml::Api {
   int (*mig_mode)(Device, unsigned*, unsigned*) = nullptr;
   int (*utilization)(Device, Utilization*) = nullptr;
   int (*clock_reasons)(Device, unsigned long long*) = nullptr;
+  int (*cpu_affinity)(Device, unsigned, unsigned long*) = nullptr;
 };
 
 Nvml::Nvml(int cuda_device) {
@@ -68,6 +70,7 @@ Nvml::Nvml(int cuda_device) {
   resolve(api->utilization, "nvmlDeviceGetUtilizationRates");
   if (!resolve(api->clock_reasons, "nvmlDeviceGetCurrentClocksEventReasons"))
     resolve(api->clock_reasons, "nvmlDeviceGetCurrentClocksThrottleReasons");
+  resolve(api->cpu_affinity, "nvmlDeviceGetCpuAffinity");
   char bus_id[32] = {};
   Device device = nullptr;
   if (required && api->init() == kSuccess) {
@@ -119,6 +122,20 @@ std::string Nvml::driver_version() const {
   char version[96] = {};
   if (!available() || api_->driver_version(version, sizeof version) != kSuccess) return {};
   return version;
+}
+
+std::vector<int> Nvml::near_cpus() const {
+  // A mask of CPUs, one bit each, in unsigned longs: room for 4096 CPUs.
+  std::array<unsigned long, 64> mask{};
+  std::vector<int> cpus;
+  if (!available() || !api_->cpu_affinity ||
+      api_->cpu_affinity(device_, static_cast<unsigned>(mask.size()), mask.data()) != kSuccess)
+    return cpus;
+  constexpr int kBits = sizeof(unsigned long) * CHAR_BIT;
+  for (std::size_t word = 0; word < mask.size(); ++word)
+    for (int bit = 0; bit < kBits; ++bit)
+      if ((mask[word] >> bit) & 1UL) cpus.push_back(static_cast<int>(word) * kBits + bit);
+  return cpus;
 }
 
 } // namespace brrr::calibrate

@@ -32,6 +32,9 @@ public:
   [[nodiscard]] std::optional<unsigned> utilization_percent() const;
   // "580.159.04"; empty without NVML.
   [[nodiscard]] std::string driver_version() const;
+  // The CPUs closest to the GPU (those of its NUMA node, where the driver knows it), by
+  // number; empty without NVML or when it cannot tell.
+  [[nodiscard]] std::vector<int> near_cpus() const;
 
 private:
   struct Api;
