@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # One call on a GPU machine (two GPUs when lent) with a carried build, within a time budget:
-# the multi-GPU job (scripts/device-multigpu.sh), two calibrations (scripts/device-calibrate.sh),
-# every single-GPU test case on its own, then the tracing overhead. Each step gets what is left
-# of BUDGET seconds; a step that does not fit is skipped and says so. Under $OUT: the log, the
-# result pages, and one archive of everything else.
+# every single-GPU test case on its own, the multi-GPU job (scripts/device-multigpu.sh), two
+# calibrations (scripts/device-calibrate.sh), the hostile targets and the long run
+# (scripts/device-reliability.sh), the counters against Nsight Compute
+# (bench/counters_accuracy.py) and the tracing overhead; STEPS picks them. Each step gets what
+# is left of BUDGET seconds; a step that does not fit is skipped and says so. Under $OUT: the
+# log, the result pages, and one archive of everything else.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit
 bin=${BRRR_BIN:-build-device/bin}
 out=${OUT:-out}
 mkdir -p "$out"
@@ -27,25 +29,47 @@ step() { # step NAME LIMIT COMMAND...
   echo "== $name: exit $? after $((SECONDS - begin)) s (limit $limit s)" | tee -a "$log"
 }
 nvidia-smi -L >> "$log"
-if [ "$(nvidia-smi -L | wc -l)" -ge 2 ]; then
-  step multigpu 175 env OUT="$work/multigpu" ROUNDS=1 MULTIGPU_TEST_LIMIT=60 MULTIGPU_BENCH_LIMIT=110 \
-    MULTIGPU_RUN_LIMIT=40 bash scripts/device-multigpu.sh
-fi
-step calibrate 100 env OUT="$work/calibrate" BUDGET=95 CALIBRATE_GPU_TEST=0 bash scripts/device-calibrate.sh
-"$bin/brrr_gpu_tests" --list-test-cases --no-intro 2> /dev/null | grep -v "^=\|^\[doctest\]\|^$" |
-  grep -v "^calibrate\|^two ranks" | sed "s/,/*/g" > "$work/cases.txt"
-while IFS= read -r name; do
-  left=$((budget - (SECONDS - start) - 5))
-  [ "$left" -lt 20 ] && { echo "== test: $name: skipped" | tee -a "$log"; continue; }
-  begin=$SECONDS
-  echo "== test: $name" >> "$work/gpu-tests.txt"
-  timeout $((left < 45 ? left : 45)) "$bin/brrr_gpu_tests" -tc="$name" >> "$work/gpu-tests.txt" 2>&1
-  echo "== test: $name: exit $? after $((SECONDS - begin)) s" | tee -a "$log"
-done < "$work/cases.txt"
-step overhead 90 python3 bench/trace_overhead.py --bin "$bin" --no-million --rounds 2 --steps 100 \
-  --out "$work/trace-overhead.md"
-for f in "$work/multigpu/multigpu-h100.md" "$work/calibrate/calibrate-h100.md" "$work/gpu-tests.txt" \
-  "$work/trace-overhead.md"; do
+# STEPS picks the parts and their order (space-separated): tests, multigpu, calibrate,
+# reliability, counters, overhead. A session that needs more than one call's time limit runs
+# the script twice, with the steps split between the calls.
+for part in ${STEPS:-tests multigpu calibrate reliability counters overhead}; do
+  case $part in
+  tests)
+    "$bin/brrr_gpu_tests" --list-test-cases --no-intro 2> /dev/null | grep -v "^=\|^\[doctest\]\|^$" |
+      grep -v "^calibrate\|^two ranks\|^hostile" | sed "s/,/*/g" > "$work/cases.txt"
+    while IFS= read -r name; do
+      left=$((budget - (SECONDS - start) - 5))
+      [ "$left" -lt 20 ] && { echo "== test: $name: skipped" | tee -a "$log"; continue; }
+      begin=$SECONDS
+      echo "== test: $name" >> "$work/gpu-tests.txt"
+      timeout $((left < 45 ? left : 45)) "$bin/brrr_gpu_tests" -tc="$name" >> "$work/gpu-tests.txt" 2>&1
+      echo "== test: $name: exit $? after $((SECONDS - begin)) s" | tee -a "$log"
+    done < "$work/cases.txt"
+    ;;
+  multigpu)
+    if [ "$(nvidia-smi -L | wc -l)" -ge 2 ]; then
+      step multigpu 150 env OUT="$work/multigpu" ROUNDS=0 MULTIGPU_PARTS=jobs,nccl MULTIGPU_TEST_LIMIT=80 \
+        MULTIGPU_RUN_LIMIT=60 MULTIGPU_NCCL_PLAIN=0 MULTIGPU_BENCH_LIMIT=120 bash scripts/device-multigpu.sh
+    else
+      echo "== multigpu: skipped, one GPU" | tee -a "$log"
+    fi
+    ;;
+  calibrate) step calibrate 200 env OUT="$work/calibrate" BUDGET=195 bash scripts/device-calibrate.sh ;;
+  reliability) step reliability 150 env OUT="$work/reliability" BUDGET=145 bash scripts/device-reliability.sh ;;
+  counters)
+    step counters 100 python3 bench/counters_accuracy.py --bin "$bin" --out "$work/counters-accuracy.md"
+    ;;
+  overhead)
+    step overhead-loop 60 python3 bench/trace_overhead.py --bin "$bin" --programs loop --no-million --rounds 5 \
+      --out "$work/trace-overhead-loop.md"
+    step overhead-mlp 120 python3 bench/trace_overhead.py --bin "$bin" --programs mlp --no-million --rounds 3 \
+      --steps 200 --out "$work/trace-overhead-mlp.md"
+    ;;
+  *) echo "== $part: no such step" | tee -a "$log" ;;
+  esac
+done
+for f in "$work"/multigpu/multigpu-h100.md "$work"/calibrate/calibrate-h100.md "$work"/reliability/*.md \
+  "$work"/gpu-tests.txt "$work"/counters-accuracy.md "$work"/trace-overhead-*.md; do
   [ -f "$f" ] && cp "$f" "$out/"
 done
 tar czf "$out/session-all.tgz" -C "$work" .
