@@ -27,8 +27,10 @@ TARGETS = [
 ]
 REPEATABLE = 0.03
 # What docs/calibrate.md promises for the ceilings the host's CPU decides (launches,
-# synchronization, pageable copies), and the GPU test checks.
+# synchronization, pageable copies), and the GPU test checks: two runs within 10%, or within
+# twice the larger of their own spreads when the host was noisier than that.
 HOST_BOUND_REPEATABLE = 0.10
+HOST_BOUND_SPREADS = 2
 HOST_BOUND = {"htod_pageable_bytes_per_s", "dtoh_pageable_bytes_per_s", "launch_rate_per_s", "launch_latency_ns",
               "sync_round_trip_ns"}
 WHOLE_RUN_SECONDS = 60
@@ -137,6 +139,7 @@ def main():
                "| SM MHz (1, 2) |")
     out.append("|---|---:|---:|---:|---:|---|---:|---:|---:|")
     worst = []
+    noise = {}
     for ceiling, first in runs[0]["ceilings"].items():
         second = runs[1]["ceilings"].get(ceiling)
         sheet = datasheet(profiles[0], ceiling)
@@ -145,6 +148,7 @@ def main():
         difference = abs(a - b) / max(a, b) if b else None
         if difference is not None:
             worst.append((difference, ceiling))
+            noise[ceiling] = max(spread(first), spread(second))
         ratio = f"{a / sheet:.0%}" if sheet and not ceiling.endswith("_ns") else "–"
         spreads = f"{spread(first):.1%}, {spread(second):.1%}" if second else f"{spread(first):.1%}"
         clocks = f"{first.get('sm_clock_mhz', '–')}, {second.get('sm_clock_mhz', '–') if second else '–'}"
@@ -179,13 +183,16 @@ def main():
                f"{'; over: ' + ', '.join(over) if over else ''})")
     gpu_side = [(d, c) for d, c in worst if c not in HOST_BOUND]
     host_side = [(d, c) for d, c in worst if c in HOST_BOUND]
-    for label, group, bound in (("ceilings the GPU decides", gpu_side, REPEATABLE),
-                                ("host-bound ceilings (the bound docs/calibrate.md promises)", host_side,
-                                 HOST_BOUND_REPEATABLE)):
-        if group:
-            ok = all(d <= bound for d, _ in group)
-            out.append(f"  - {label}, within {bound:.0%}: {'PASS' if ok else 'FAIL'} "
-                       f"(largest: `{group[0][1]}` {group[0][0]:.1%})")
+    if gpu_side:
+        ok = all(d <= REPEATABLE for d, _ in gpu_side)
+        out.append(f"  - ceilings the GPU decides, within {REPEATABLE:.0%}: {'PASS' if ok else 'FAIL'} "
+                   f"(largest: `{gpu_side[0][1]}` {gpu_side[0][0]:.1%})")
+    if host_side:
+        bounds = {c: max(HOST_BOUND_REPEATABLE, HOST_BOUND_SPREADS * noise[c]) for _, c in host_side}
+        ok = all(d <= bounds[c] for d, c in host_side)
+        shown = ", ".join(f"`{c}` {d:.1%} (bound {bounds[c]:.0%})" for d, c in host_side)
+        out.append(f"  - host-bound ceilings within {HOST_BOUND_REPEATABLE:.0%}, or {HOST_BOUND_SPREADS}× their larger "
+                   f"spread (the bound docs/calibrate.md promises): {'PASS' if ok else 'FAIL'} ({shown})")
     slowest = max(args.seconds)
     out.append(f"- whole run ≤ {WHOLE_RUN_SECONDS} s: {'PASS' if slowest <= WHOLE_RUN_SECONDS else 'FAIL'} "
                f"({slowest:.1f} s at most)")

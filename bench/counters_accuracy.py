@@ -93,9 +93,10 @@ def brrr_kernels(report):
     return out
 
 
-def main_kernel(kernels, name):
-    """The reference kernel among a run's kernels: the most FLOPs, or for the copy the most bytes."""
-    key = (lambda k: k["dram"]) if name == "copy" else (lambda k: sum(k["flops"].values()))
+def main_kernel(kernels, precision):
+    """The reference kernel among a run's kernels (the others fill its inputs): the most FLOPs in
+    the precision it is known to work in, or without one (the copies) the most DRAM bytes."""
+    key = (lambda k: k["flops"].get(precision, 0.0)) if precision else (lambda k: k["dram"])
     return max(kernels, key=key) if kernels else None
 
 
@@ -121,22 +122,27 @@ def main():
     for name in NAMES:
         plain_out, _ = timed([refkernels, "--only", name])
         expected = analytic(plain_out).get(name, {})
+        a_flops = expected.get("analytic_flops")
+        precision = expected.get("analytic_flops_precision") if isinstance(a_flops, (int, float)) and a_flops > 0 \
+            else None
         timed([brrr, "profile", "-q", "--force", "-o", report_path, "--", refkernels, "--only", name])
         with open(report_path) as f:
-            ours = main_kernel(brrr_kernels(json.load(f)), name)
+            ours = main_kernel(brrr_kernels(json.load(f)), precision)
         ncu_out, _ = timed(ncu + [refkernels, "--only", name])
-        theirs = main_kernel(ncu_kernels(ncu_out, weights), name)
+        theirs = main_kernel(ncu_kernels(ncu_out, weights), precision)
         if ours is None or theirs is None:
             rows.append(f"| {name} | – | no counters (brrr: {ours is not None}, ncu: {theirs is not None}) | | | | |")
             continue
-        precision = expected.get("analytic_flops_precision")
-        a_flops = expected.get("analytic_flops")
-        if isinstance(a_flops, (int, float)) and a_flops > 0:
+        if precision:
             ours_p = ours["flops"].get(precision, 0.0)
             theirs_p = theirs["flops"].get(precision, 0.0)
             rows.append(f"| {name} | {precision} FLOPs | {a_flops:.4e} | {theirs_p:.4e} | {ours_p:.4e} | "
                         f"{pct(ours_p, theirs_p)} | {pct(ours_p, a_flops)} |")
         a_dram = expected.get("analytic_dram_bytes")
+        # Outputs of a few MiB stay in the 50 MiB L2 and reach DRAM only partly, after the kernel
+        # ends: no counter can be checked against them (bench/refkernels.cu says so).
+        if isinstance(a_dram, (int, float)) and 0 < a_dram < 64e6:
+            continue
         lower = " (lower bound)" if expected.get("analytic_dram_bytes_lower_bound") else ""
         a_text = f"{a_dram:.4e}{lower}" if isinstance(a_dram, (int, float)) and a_dram > 0 else "–"
         vs_analytic = pct(ours["dram"], a_dram) if a_text != "–" and not lower else "–"

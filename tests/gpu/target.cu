@@ -3,7 +3,7 @@
 //   brrr-test-target exit-in-flight  launch 1000 kernels and exit() without waiting for them
 //   brrr-test-target segv            run kernels for about 1.5 s, then crash with SIGSEGV
 //   brrr-test-target abort           the same, then abort()
-//   brrr-test-target late-kernel     3000 launches of one kernel, then 10 of a kernel first seen
+//   brrr-test-target late-kernel     12000 launches of one kernel, then 10 of a kernel first seen
 //                                    after them (brrr's counters must wake up for it)
 // Each prints the number of kernels it launched, so that the tests can count them in the report.
 
@@ -62,11 +62,11 @@ int main(int argc, char** argv) {
     std::raise(SIGSEGV);
   }
   if (std::strcmp(mode, "late-kernel") == 0) {
-    for (int i = 0; i < 3000; ++i) spin_kernel<<<1, 128>>>(out, 100);
+    for (int i = 0; i < 12000; ++i) spin_kernel<<<1, 128>>>(out, 100);
     CHECK(cudaDeviceSynchronize());
     for (int i = 0; i < 10; ++i) late_kernel<<<1, 128>>>(out);
     CHECK(cudaDeviceSynchronize());
-    std::printf("launched 3010\n");
+    std::printf("launched 12010\n");
     return 0;
   }
   std::fprintf(stderr, "unknown mode %s\n", mode);

@@ -89,7 +89,11 @@ TEST_CASE("calibrate: ceilings below the datasheet's, the same twice, used by pr
     MESSAGE(spec.id << ": " << format_ceiling(spec, m->value) << " and " << format_ceiling(spec, again->value) << ", "
                     << difference * 100 << "% apart; spreads " << ceiling_spread(*m) * 100 << "% and "
                     << ceiling_spread(*again) * 100 << "%");
-    CHECK(difference <= (spec.host_bound ? 0.10 : 0.03));
+    // A host-bound ceiling moves with the host's load (docs/calibrate.md): two runs must agree
+    // within 10%, or within twice the larger spread the runs themselves measured.
+    const double bound =
+        spec.host_bound ? std::max(0.10, 2 * std::max(ceiling_spread(*m), ceiling_spread(*again))) : 0.03;
+    CHECK(difference <= bound);
   }
   CHECK(first.has_measured());
 
@@ -103,6 +107,14 @@ TEST_CASE("calibrate: ceilings below the datasheet's, the same twice, used by pr
   CHECK(r.analysis.ceilings == Ceilings::measured);
   CHECK(r.ceilings_reason.find("measured ceilings: calibration of ") == 0);
   bool gemm_seen = false;
+  // Each kernel as analysed, so that a missing GEMM can be told from a misclassified one.
+  for (std::size_t i = 0; i < r.analysis.kernels.size() && i < r.run.kernels.size(); ++i) {
+    const auto& k = r.analysis.kernels[i];
+    MESSAGE("kernel " << r.run.kernels[i].name.substr(0, 60) << ": counters " << k.has_counters << " ("
+                      << r.run.kernels[i].counters_missing_reason << "), pipe " << static_cast<int>(k.pipe)
+                      << ", precision " << static_cast<int>(k.precision) << ", compute roof fraction "
+                      << k.compute_roof_fraction.value_or(-1));
+  }
   for (const auto& k : r.analysis.kernels)
     if (k.pipe == Pipe::tensor && k.precision == Precision::bf16 && k.compute_roof_fraction) {
       gemm_seen = true;

@@ -8,7 +8,7 @@
 // after, so the driver replays that one kernel once per counter pass; the values go into the
 // stream as a counter sample keyed by the launch's correlation id, and the time the replay
 // held the program up as a tool event, which the model cuts out of the timeline. The range
-// profiler is enabled only while sampling goes on: after 1000 launches without a sample it is
+// profiler is enabled only while sampling goes on: after 10 000 launches without a sample it is
 // disabled (an enabled one adds about 1 µs to every launch), and enabled again for a kernel
 // that needs a sample later.
 //
