@@ -23,6 +23,7 @@ Run add_profile(CLI::App& app) {
     std::string profile;
     std::string counters = "first:1";
     std::string counters_range;
+    double kill_after_s = static_cast<double>(default_kill_after_ns) / 1e9;
   };
   auto options = std::make_shared<Options>();
   CLI::App* sub = app.add_subcommand("profile", "Run a CUDA program under brrr and write its report.");
@@ -36,6 +37,11 @@ Run add_profile(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--counters-range", options->counters_range,
                   "Read counters only for launches inside NVTX ranges of this name");
+  sub->add_option("--kill-after", options->kill_after_s,
+                  "After a request to stop (Ctrl-C, SIGTERM, SIGHUP), kill the program with SIGKILL if it has not "
+                  "ended within this many seconds")
+      ->check(CLI::Range(0.0, 1e6))
+      ->capture_default_str();
   sub->add_option("command", options->command, "The program to run, and its arguments")->required();
   // Everything from the program's name on belongs to the program, options included.
   sub->positionals_at_end(true);
@@ -48,29 +54,38 @@ Run add_profile(CLI::App& app) {
     if (auto problem = check_counters_mode(options->counters); !problem.empty()) throw std::runtime_error(problem);
     request.counters = options->counters;
     request.counters_range = options->counters_range;
+    request.kill_after_ns = static_cast<uint64_t>(options->kill_after_s * 1e9);
+    const bool named = !options->output.empty();
     const std::filesystem::path output =
-        options->output.empty() ? default_report_path(request.command) : std::filesystem::path(options->output);
-    std::error_code ec;
+        named ? std::filesystem::path(options->output) : default_report_name(request.command, 1);
     // Refuse before running: a long run must not end in a report that cannot be written.
-    if (!options->force && std::filesystem::exists(output, ec))
-      throw std::runtime_error(output.string() +
-                               ": exists; pass --force to overwrite it, or -o to choose another name");
+    if (named)
+      check_writable(output, options->force);
+    else
+      check_folder_writable(output);
 
     ProfileResult result = profile_command(request);
+    std::error_code ec;
     if (!result.launch.error.empty()) {
       std::filesystem::remove_all(result.data_dir, ec);
       std::cerr << "brrr: error: " << result.launch.error << "\n";
       return pass_through_status(result.launch.exit);
     }
     for (const auto& note : result.notes) std::cerr << "brrr: note: " << note << "\n";
+    const std::string text = report_to_text(result.report);
+    std::filesystem::path written;
+    std::string failure;
     try {
-      write_file_atomically(output, report_to_json(result.report).dump(2) + "\n", options->force);
+      if (named) {
+        write_file_atomically(output, text, options->force);
+        written = output;
+      } else {
+        written = write_file_under_free_name([&](int n) { return default_report_name(request.command, n); }, text);
+      }
     } catch (const std::exception& e) {
-      std::cerr << "brrr: error: " << e.what() << "\nbrrr: the recorded data is kept in " << result.data_dir.string()
-                << "\n";
-      return 125;
+      failure = std::string(e.what()) + "; " + keep_report_elsewhere(result, output, text);
     }
-    std::filesystem::remove_all(result.data_dir, ec);
+    if (failure.empty()) std::filesystem::remove_all(result.data_dir, ec);
     if (!options->quiet) {
       RenderOptions render_options;
       render_options.color = use_color(STDERR_FILENO);
@@ -78,7 +93,12 @@ Run add_profile(CLI::App& app) {
       render_options.top = 5;
       std::cerr << "\n" << render_text(result.report, render_options) << "\n";
     }
-    std::cerr << "brrr: report written to " << output.string() << "\n";
+    // The data's whereabouts come last, where a person looks.
+    if (!failure.empty()) {
+      std::cerr << "brrr: error: " << failure << "\n";
+      return 125;
+    }
+    std::cerr << "brrr: report written to " << written.string() << "\n";
     return pass_through_status(result.launch.exit);
   };
 }

@@ -51,16 +51,6 @@ void check_error(const ProcessResult& r, const std::string& expected, bool one_l
   }
 }
 
-// profile needs its injection library only for programs that use CUDA; where brrr was built
-// without the CUDA toolkit, any path lets it run a program that does not.
-ProcessOptions profile_options(const fs::path& cwd = {}) {
-  ProcessOptions o;
-  o.cwd = cwd;
-  if (!fs::exists(fs::path(BRRR_BINARY).parent_path() / "libbrrr-inject.so"))
-    o.environment["BRRR_INJECTION_LIBRARY"] = "/nonexistent/libbrrr-inject.so";
-  return o;
-}
-
 } // namespace
 
 TEST_CASE("cli: explain prints the text report") {

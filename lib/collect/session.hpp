@@ -22,6 +22,8 @@ struct ProfileRequest {
   // kernel), or all; and optionally only those inside an NVTX range of this name.
   std::string counters = "first:1";
   std::string counters_range;
+  // How long the target may take to end after a request to stop before it is killed.
+  uint64_t kill_after_ns = default_kill_after_ns;
 };
 
 // Checks a --counters value; returns an empty string or what is wrong with it.
@@ -50,8 +52,16 @@ void return_large_allocations();
 // (no temporary folder); a target that cannot start is reported in result.launch.
 [[nodiscard]] ProfileResult profile_command(const ProfileRequest& request);
 
-// A report name derived from the target's name that does not overwrite an existing file:
-// brrr-<name>.json, else brrr-<name>-2.json, and so on.
-[[nodiscard]] std::filesystem::path default_report_path(const std::vector<std::string>& command);
+// The name of a program's n-th report in a folder, derived from the program's name:
+// brrr-<name>.json for n = 1, brrr-<name>-<n>.json after it. `brrr profile` writes under the
+// first of these that is free (write_file_under_free_name), so that no report is overwritten
+// and runs at once in one folder each get their own.
+[[nodiscard]] std::filesystem::path default_report_name(const std::vector<std::string>& command, int n);
+
+// Keeps a report that could not be written where it belonged: in the run's data folder, whose
+// record streams are then removed; when even that fails, the data folder is left as it is.
+// Returns the words that tell the user where the data is ("the report is saved as ...").
+[[nodiscard]] std::string keep_report_elsewhere(const ProfileResult& result, const std::filesystem::path& wanted,
+                                                const std::string& text);
 
 } // namespace brrr

@@ -10,6 +10,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -33,6 +34,10 @@ public:
 
 // An ordered object: keys keep the documented order, schema_version first.
 [[nodiscard]] nlohmann::ordered_json report_to_json(const Report& report);
+// The report as brrr writes it to a file: indented JSON and a final newline. Bytes that are not
+// UTF-8 (a command line or a kernel name in another encoding) become U+FFFD, as JSON must be
+// UTF-8.
+[[nodiscard]] std::string report_to_text(const Report& report);
 // Reads the measured parts of a report (run, profile); the caller analyses it again.
 // Throws InputError naming `source` and the offending field.
 [[nodiscard]] Report report_from_json(const nlohmann::json& j, const std::string& source);
@@ -40,11 +45,29 @@ public:
 // Parses a JSON file, with clear errors for a missing file, a directory, an empty file,
 // and text that is not JSON or is cut short.
 [[nodiscard]] nlohmann::json read_json_file(const std::filesystem::path& path);
+// The same checks on text already read; `source` names it in the errors.
+[[nodiscard]] nlohmann::json parse_json_text(const std::string& text, const std::string& source);
 [[nodiscard]] Report read_report(const std::filesystem::path& path);
 
-// Writes `text` to `path` atomically (a temporary file in the same folder, then rename),
-// so that a reader never sees half a file and a failure never leaves one behind.
-// Refuses to replace an existing file unless `overwrite`. Throws std::runtime_error.
+// Writes `text` to `path` atomically: into a temporary file in the same folder, flushed to
+// disk, then given its name (and the folder flushed), so that a reader never sees half a file
+// and a failure (a full disk, a crash) never leaves one behind. Refuses to replace an existing
+// file unless `overwrite`, and never replaces anything but a regular file. Throws
+// std::runtime_error naming the file and the system's reason.
 void write_file_atomically(const std::filesystem::path& path, const std::string& text, bool overwrite);
+
+// The same, under the first of the names `name(1)`, `name(2)`, ... (all in one folder) that is
+// free when the file is placed: writers running at once in one folder each get a name of
+// their own, and none replaces a file. Returns the name used.
+std::filesystem::path write_file_under_free_name(const std::function<std::filesystem::path(int)>& name,
+                                                 const std::string& text);
+
+// Throws std::runtime_error, as the writers would, when no file can be created in the folder
+// that `path` would be written to (read-only, missing, out of space for a new file), so that a
+// long run is not started only to fail at its end.
+void check_folder_writable(const std::filesystem::path& path);
+// The same, and also when `path` exists and `overwrite` is not given, or exists and is not a
+// regular file: every check write_file_atomically makes before it writes.
+void check_writable(const std::filesystem::path& path, bool overwrite);
 
 } // namespace brrr

@@ -522,6 +522,28 @@ Report report_from_json(const json& j, const std::string& source) {
   return report;
 }
 
+std::string report_to_text(const Report& report) {
+  return report_to_json(report).dump(2, ' ', false, ojson::error_handler_t::replace) + "\n";
+}
+
+json parse_json_text(const std::string& text, const std::string& source) {
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) throw InputError(source + ": is empty");
+  try {
+    return json::parse(text);
+  } catch (const json::parse_error& e) {
+    // The parser reports the end of input in its message only between tokens; a file cut
+    // inside a string, number or literal fails one byte past its end.
+    const bool cut = std::string(e.what()).find("unexpected end of input") != std::string::npos || e.byte > text.size();
+    throw InputError(source + ": " +
+                     (cut ? "JSON is cut short (truncated file?) at byte " : "not valid JSON at byte ") +
+                     std::to_string(e.byte));
+  } catch (const json::out_of_range& e) {
+    // A number beyond the range of a double; the message quotes it, after the library's tag.
+    const std::string what = e.what();
+    throw InputError(source + ": not valid JSON: " + what.substr(what.find("] ") + 2));
+  }
+}
+
 json read_json_file(const std::filesystem::path& path) {
   const std::string name = path.string();
   std::error_code ec;
@@ -532,69 +554,9 @@ json read_json_file(const std::filesystem::path& path) {
   if (!in) throw InputError(name + ": cannot be read (" + std::strerror(errno) + ")");
   std::stringstream buffer;
   buffer << in.rdbuf();
-  const std::string text = buffer.str();
-  if (text.find_first_not_of(" \t\r\n") == std::string::npos) throw InputError(name + ": is empty");
-  try {
-    return json::parse(text);
-  } catch (const json::parse_error& e) {
-    // The parser reports the end of input in its message only between tokens; a file cut
-    // inside a string, number or literal fails one byte past its end.
-    const bool cut = std::string(e.what()).find("unexpected end of input") != std::string::npos || e.byte > text.size();
-    throw InputError(name + ": " + (cut ? "JSON is cut short (truncated file?) at byte " : "not valid JSON at byte ") +
-                     std::to_string(e.byte));
-  }
+  return parse_json_text(buffer.str(), name);
 }
 
 Report read_report(const std::filesystem::path& path) { return report_from_json(read_json_file(path), path.string()); }
-
-void write_file_atomically(const std::filesystem::path& path, const std::string& text, bool overwrite) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (!overwrite && fs::exists(path, ec))
-    throw std::runtime_error(path.string() + ": exists; pass --force to overwrite it");
-  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
-  std::string tmpl = (dir / ("." + path.filename().string() + ".XXXXXX")).string();
-  const int fd = mkstemp(tmpl.data());
-  if (fd < 0)
-    throw std::runtime_error(path.string() + ": cannot write in " + dir.string() + " (" + std::strerror(errno) + ")");
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int err = errno;
-      ::close(fd);
-      ::unlink(tmpl.c_str());
-      throw std::runtime_error(path.string() + ": cannot write (" + std::strerror(err) + ")");
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    const int err = errno;
-    ::unlink(tmpl.c_str());
-    throw std::runtime_error(path.string() + ": cannot write (" + std::strerror(err) + ")");
-  }
-  // mkstemp creates the file 0600; a report is an ordinary file of the user's.
-  const mode_t mask = ::umask(0);
-  ::umask(mask);
-  ::chmod(tmpl.c_str(), 0666 & ~mask);
-  if (!overwrite) {
-    // link() fails if the name exists, closing the race between the check above and now.
-    if (::link(tmpl.c_str(), path.c_str()) != 0) {
-      const int err = errno;
-      // Some file systems have no hard links; there the existence check above must do.
-      if ((err == EPERM || err == ENOTSUP || err == EOPNOTSUPP) && ::rename(tmpl.c_str(), path.c_str()) == 0) return;
-      ::unlink(tmpl.c_str());
-      throw std::runtime_error(path.string() + (err == EEXIST
-                                                    ? ": exists; pass --force to overwrite it"
-                                                    : ": cannot write (" + std::string(std::strerror(err)) + ")"));
-    }
-    ::unlink(tmpl.c_str());
-  } else if (::rename(tmpl.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmpl.c_str());
-    throw std::runtime_error(path.string() + ": cannot write (" + std::strerror(err) + ")");
-  }
-}
 
 } // namespace brrr

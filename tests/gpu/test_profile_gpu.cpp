@@ -2,6 +2,8 @@
 // crashes, process chains and PyTorch. The programs are the build's own (demo, launch loop,
 // reference kernels, test target), found next to this test executable.
 
+#include "gpu_helpers.hpp"
+
 #include "analyse/analysis.hpp"
 #include "report/report.hpp"
 
@@ -10,109 +12,12 @@
 
 #include <cmath>
 #include <csignal>
-#include <cstdio>
-#include <cstdlib>
-#include <fcntl.h>
-#include <filesystem>
-#include <fstream>
 #include <map>
-#include <spawn.h>
 #include <sstream>
 #include <string>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <vector>
 
-extern char** environ;
-
-namespace {
-
-namespace fs = std::filesystem;
-
-fs::path bin_dir() { return fs::read_symlink("/proc/self/exe").parent_path(); }
-
-fs::path scratch() {
-  static const fs::path dir = [] {
-    std::string tmpl = (fs::temp_directory_path() / "brrr-gpu-tests-XXXXXX").string();
-    return fs::path(mkdtemp(tmpl.data()));
-  }();
-  return dir;
-}
-
-struct Outcome {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
-
-// Runs a command with stdout and stderr captured in files; returns its shell-style status.
-Outcome run(const std::vector<std::string>& command) {
-  static int counter = 0;
-  const fs::path out = scratch() / ("out" + std::to_string(counter) + ".txt");
-  const fs::path err = scratch() / ("err" + std::to_string(counter++) + ".txt");
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  std::vector<char*> argv;
-  for (const auto& c : command) argv.push_back(const_cast<char*>(c.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  Outcome o;
-  if (posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ) == 0) {
-    int status = 0;
-    waitpid(pid, &status, 0);
-    o.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  posix_spawn_file_actions_destroy(&actions);
-  auto slurp = [](const fs::path& p) {
-    std::ifstream in(p);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  };
-  o.out = slurp(out);
-  o.err = slurp(err);
-  return o;
-}
-
-struct Profiled {
-  Outcome outcome;
-  brrr::Report report;
-};
-
-Profiled profile(const std::string& name, std::vector<std::string> target) {
-  const fs::path report = scratch() / (name + ".json");
-  std::vector<std::string> command{
-      (bin_dir() / "brrr").string(), "profile", "-q", "--force", "-o", report.string(), "--"};
-  command.insert(command.end(), target.begin(), target.end());
-  Profiled p;
-  p.outcome = run(command);
-  INFO("brrr stderr: " << p.outcome.err);
-  REQUIRE(fs::exists(report));
-  p.report = brrr::read_report(report);
-  return p;
-}
-
-// The kernel group of a function, whatever namespace it sits in: "(anonymous
-// namespace)::tiny_kernel(float*)" is found as "tiny_kernel".
-const brrr::KernelGroup* find_kernel(const brrr::Run& run, const std::string& function) {
-  for (const auto& k : run.kernels) {
-    const auto at = k.name.find(function + "(");
-    if (at != std::string::npos && (at == 0 || k.name[at - 1] == ':' || k.name[at - 1] == ' ')) return &k;
-  }
-  return nullptr;
-}
-
-std::string program(const std::string& name) { return (bin_dir() / name).string(); }
-
-// The source tree: $BRRR_SOURCE_DIR (ctest sets it), else the current folder.
-fs::path source_dir() {
-  const char* dir = std::getenv("BRRR_SOURCE_DIR");
-  return dir && *dir ? fs::path(dir) : fs::current_path();
-}
-
-} // namespace
+using namespace brrr::gpu_testing;
 
 TEST_CASE("a launch loop gives exactly its kernels, and its exit status passes through") {
   auto p = profile("launch-loop", {program("brrr-launch-loop"), "5000"});
