@@ -380,3 +380,23 @@ TEST_CASE("reliability: the injection library's stream on a full disk ends at it
   CHECK(process.stream_problem.rfind("stream cut at byte", 0) == 0);
   CHECK(process.warnings == std::vector<std::string>{"written before the disk filled up"});
 }
+
+TEST_CASE("reliability: the injection library does not print into a file the program put in place of stderr") {
+  TempDir dir("stderr");
+  const fs::path program_file = dir / "program-file";
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    // The program: its standard error is taken by the library, then replaced by its own file.
+    inject::print_problem("while descriptor 2 is the original standard error");
+    const int fd = ::open(program_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, STDERR_FILENO);
+    inject::print_problem("after the program replaced descriptor 2");
+    ::_exit(0);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  CHECK(WIFEXITED(status));
+  REQUIRE(fs::exists(program_file));
+  CHECK(read_text(program_file).empty());
+}

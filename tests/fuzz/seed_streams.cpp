@@ -3,6 +3,7 @@
 // placed in the ten seconds the fuzz target takes as the run, and one stream cut short as a
 // crashed process leaves it. Run by hand when the stream format changes:
 //
+//   cmake --build build-fuzz --target brrr-fuzz-seed-streams
 //   build-fuzz/bin/brrr-fuzz-seed-streams tests/fuzz/corpus/stream
 
 #include "collect/stream_format.hpp"
