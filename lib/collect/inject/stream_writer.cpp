@@ -82,11 +82,16 @@ int move_high(int fd) {
 // The program's standard error as it was when the library started. brrr prints only while
 // descriptor 2 is still that file, never into one the program opened in its place after
 // closing it. A copy of the descriptor would be safer still, but would keep a pipe open that
-// the program closed, and whoever reads the pipe would wait for ever.
+// the program closed, and whoever reads the pipe would wait for ever. A device other than a
+// terminal is not a standard error: a program that closed descriptor 2 before its first CUDA
+// call may find the driver's own device there.
 const OwnedDescriptor& error_output() {
   static const OwnedDescriptor output = [] {
     OwnedDescriptor d;
-    d.remember(STDERR_FILENO);
+    struct stat status {};
+    if (::fstat(STDERR_FILENO, &status) == 0 && (!S_ISCHR(status.st_mode) || ::isatty(STDERR_FILENO) == 1)) {
+      d.remember(STDERR_FILENO);
+    }
     return d;
   }();
   return output;
