@@ -52,6 +52,9 @@ def main():
     parser.add_argument("--out", required=True)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--ladder", action="store_true",
+                        help="price each part of the tracing separately, on both programs")
+    parser.add_argument("--no-million", action="store_true", help="skip the 1 000 000-launch run")
     args = parser.parse_args()
     bin_dir = os.path.abspath(args.bin)
     brrr = os.path.join(bin_dir, "brrr")
@@ -68,12 +71,23 @@ def main():
         off = base + ["--counters", "off", "--"] + target
         out = [("plain", target, plain_env), ("bare CUPTI floor", target, floor_env)]
         if ladder:
-            out += [
-                ("brrr, kernels only", off,
-                 dict(os.environ, BRRR_TRACE_API="0", BRRR_TRACE_LATENCY="0", BRRR_TRACE_OTHER="0")),
-                ("brrr, + copies/sets/syncs/NVTX", off, dict(os.environ, BRRR_TRACE_API="0", BRRR_TRACE_LATENCY="0")),
-                ("brrr, + queued timestamps", off, dict(os.environ, BRRR_TRACE_API="0")),
-            ]
+            # Each part alone on top of "kernels only", then everything but one part.
+            alone = dict(BRRR_TRACE_API="0", BRRR_TRACE_OTHER="0")
+            out.append(("brrr, kernels only", off, dict(os.environ, **alone)))
+            for label, switch in [("+ copies", dict(BRRR_TRACE_OTHER="MEMCPY")),
+                                  ("+ sets", dict(BRRR_TRACE_OTHER="MEMSET")),
+                                  ("+ NVTX", dict(BRRR_TRACE_OTHER="MARKER")),
+                                  ("+ runtime launch records", dict(BRRR_TRACE_API="runtime")),
+                                  ("+ driver launch records", dict(BRRR_TRACE_API="driver"))]:
+                out.append((f"brrr, kernels {label}", off, dict(os.environ, **dict(alone, **switch))))
+            queued = base + ["--counters", "off", "--queued-timestamps", "--"] + target
+            out.append(("brrr, kernels + queued timestamps", queued, dict(os.environ, BRRR_TRACE_API="0",
+                                                                          BRRR_TRACE_OTHER="0")))
+            out.append(("brrr, --counters off --queued-timestamps", queued, plain_env))
+            # The counters' launch callbacks without any sampling (no launch is in this range),
+            # against the default, where the range profiler is enabled after the first sample.
+            out.append(("brrr, counter callbacks, nothing sampled",
+                        base + ["--counters-range", "brrr-no-such-range", "--"] + target, plain_env))
         out += [
             ("brrr, --counters off", off, plain_env),
             ("brrr (default: counters first:1)", base + ["--"] + target, plain_env),
@@ -85,7 +99,7 @@ def main():
          [os.path.join(bin_dir, "brrr-launch-loop"), "20000"], r"us_per_launch=([\d.]+)", True),
         (f"PyTorch MLP training loop, {args.steps} steps", "ms/step",
          [sys.executable, os.path.join(os.path.dirname(__file__), "..", "examples", "pytorch", "mlp_train.py"),
-          "--steps", str(args.steps)], r"([\d.]+) ms/step", False),
+          "--steps", str(args.steps)], r"([\d.]+) ms/step", args.ladder),
     ]
     lines = []
     for title, unit, target, pattern, ladder in programs:
@@ -101,7 +115,20 @@ def main():
             m = statistics.median(values)
             lines.append(f"| {name} | {m:.3f} | {', '.join(f'{v:.2f}' for v in values)} | "
                          f"{m / plain:.2f}× | {m / floor_median:.2f}× |")
+        finish(args, lines)  # what is measured so far survives a time limit
 
+    if args.no_million:
+        million_lines = []
+    else:
+        million_lines = one_million(bin_dir, brrr, report)
+    lines += million_lines
+    finish(args, lines)
+    with open(args.out) as f:
+        print(f.read())
+
+
+def one_million(bin_dir, brrr, report):
+    lines = []
     # One million launches: the profiled process's peak memory against the plain run's (both
     # from the kernel's accounting at exit), brrr's own peak, and the time from the target's
     # exit to the written report.
@@ -122,18 +149,21 @@ def main():
     lines.append(f"- brrr's own peak RSS: {own_peak:.0f} MiB")
     lines.append(f"- report written {brrr_wall - target_wall:.2f} s after the target exited "
                  f"(brrr's wall {brrr_wall:.2f} s, the target's {target_wall:.2f} s)")
+    return lines
 
+
+def finish(args, lines):
     gpu = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
                          capture_output=True, text=True).stdout.strip()
     header = (f"# Tracing overhead of brrr profile\n\n"
               f"- machine: {gpu}\n- date: {datetime.date.today().isoformat()}\n"
-              f"- command: `python3 bench/trace_overhead.py --bin {args.bin} --rounds {args.rounds} --steps {args.steps}`\n"
+              f"- command: `python3 bench/trace_overhead.py --bin {args.bin} --rounds {args.rounds} --steps {args.steps}"
+              f"{' --ladder' if args.ladder else ''}{' --no-million' if args.no_million else ''}`\n"
               f"- method: {args.rounds} alternating rounds of every configuration; medians. The floor is CUPTI "
               f"kernel activity alone (bench/floor_inject.cpp).\n")
     text = header + "\n".join(lines) + "\n"
     with open(args.out, "w") as f:
         f.write(text)
-    print(text)
 
 
 if __name__ == "__main__":

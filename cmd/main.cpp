@@ -33,6 +33,14 @@ bool use_unicode() {
   return false;
 }
 
+void add_ceilings_option(CLI::App& sub, std::string& value) {
+  sub.add_option("--ceilings", value,
+                 "Roofs from measured ceilings (a calibration by brrr calibrate) or the datasheet's; auto: measured "
+                 "when a calibration of the GPU exists")
+      ->check(CLI::IsMember({"auto", "measured", "datasheet"}))
+      ->capture_default_str();
+}
+
 } // namespace brrr::cmd
 
 int main(int argc, char** argv) {
@@ -54,6 +62,9 @@ int main(int argc, char** argv) {
   };
   register_command(cmd::add_profile);
   register_command(cmd::add_explain);
+  register_command(cmd::add_merge);
+  register_command(cmd::add_diff);
+  register_command(cmd::add_calibrate);
 
   // `brrr profile` exits like env(1): its own failures are 125, so that they cannot be
   // mistaken for the target's exit status.

@@ -19,7 +19,7 @@ step() { # step NAME SECONDS COMMAND...
   echo "== $name: exit $? after $((SECONDS - start)) s" | tee -a "$log"
 }
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader >> "$log"
-timeout 400 "$bin/brrr_gpu_tests" > "$out/gpu-tests.txt" 2>&1
+timeout 520 "$bin/brrr_gpu_tests" > "$out/gpu-tests.txt" 2>&1
 echo "== gpu tests: exit $?" | tee -a "$log"
 record() { # record NAME COMMAND...
   local name=$1
@@ -27,6 +27,7 @@ record() { # record NAME COMMAND...
   step "$name" 150 "$bin/brrr" profile --force -o "$out/$name-h100.json" -- "$@"
 }
 record demo "$bin/brrr-demo"
+record demo-sgemm "$bin/brrr-demo" --phases sgemm
 record mlp-eager python3 examples/pytorch/mlp_train.py --steps 200
 record mlp-compiled python3 examples/pytorch/mlp_train.py --steps 200 --compile
 record cos-eager python3 examples/pytorch/cos_cos.py

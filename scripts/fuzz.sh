@@ -5,7 +5,8 @@
 # build-fuzz/artifacts/, and once fixed it belongs in tests/fuzz/corpus/<name>/.
 #
 # Each target starts from tests/fuzz/corpus/<name>/ (its own seeds and past crashes) and from
-# the files it is named after: the recorded reports, the hardware profiles.
+# the files it is named after: the recorded reports, the hardware profiles. A target whose
+# input has words of its own (the gates' conditions) has them in tests/fuzz/<name>.dict.
 #
 #   scripts/fuzz.sh [NAME...]      (all targets when none is named)
 #
@@ -35,10 +36,12 @@ for name in "${names[@]}"; do
   seeds=()
   [ -d "tests/fuzz/corpus/$name" ] && seeds=("tests/fuzz/corpus/$name")
   for dir in ${real_files[$name]:-}; do seeds+=("$dir"); done
+  options=()
+  [ -f "tests/fuzz/$name.dict" ] && options=(-dict="tests/fuzz/$name.dict")
   log="$build/fuzz-$name.log"
   echo "fuzz_$name: ${seconds} s"
   if "$build/bin/fuzz_$name" -max_total_time="$seconds" -detect_leaks=1 -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 -artifact_prefix="$build/artifacts/$name-" "$work" "${seeds[@]}" >"$log" 2>&1; then
+    -print_final_stats=1 -artifact_prefix="$build/artifacts/$name-" "${options[@]}" "$work" "${seeds[@]}" >"$log" 2>&1; then
     grep -E "^stat::number_of_executed_units|^stat::peak_rss_mb" "$log" | sed "s/^/  /"
   else
     failed+=("$name")

@@ -682,7 +682,7 @@ TEST_CASE("build: property: every nanosecond goes to exactly one part, for rando
   constexpr uint32_t base_seed = 20'240'601;
   // How often each cause and feature came up, so that the generator is known to reach them.
   std::array<int, all_idle_causes.size()> causes_seen{};
-  int with_ranges = 0, with_cuts = 0, with_overlap = 0, with_counters = 0;
+  int with_ranges = 0, with_cuts = 0, with_overlap = 0, with_counters = 0, with_communication = 0;
   for (uint32_t i = 0; i < 600; ++i) {
     const uint32_t seed = base_seed + i;
     CAPTURE(seed);
@@ -738,6 +738,9 @@ TEST_CASE("build: property: every nanosecond goes to exactly one part, for rando
     REQUIRE(a.process.sum() == t.wall_ns);
     REQUIRE(a.process.wall_ns == t.wall_ns);
     REQUIRE(a.gpu_active.sum() == t.gpu_end_ns - t.gpu_begin_ns);
+    // One rank's report holds its collectives' time whole: the wait is known only across ranks.
+    REQUIRE(a.process.get(Part::communication_wait) == 0);
+    with_communication += a.process.get(Part::communication) > 0;
     REQUIRE(a.ranges.size() == run.ranges.size());
     for (std::size_t r = 0; r < run.ranges.size(); ++r) REQUIRE(a.ranges[r].sum() == run.ranges[r].total_ns);
     for (std::size_t f = 1; f < a.verdict.findings.size(); ++f)
@@ -753,6 +756,7 @@ TEST_CASE("build: property: every nanosecond goes to exactly one part, for rando
   CHECK(with_cuts >= 50);
   CHECK(with_overlap >= 100);
   CHECK(with_counters >= 100);
+  CHECK(with_communication >= 100);
 }
 
 TEST_CASE("format: three significant digits in SI units") {

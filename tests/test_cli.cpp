@@ -25,19 +25,6 @@ namespace fs = std::filesystem;
 
 const fs::path demo = fixture_path("synthetic-demo.json");
 
-std::size_t count_lines(const std::string& s) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')); }
-
-std::vector<std::string> lines_of(const std::string& s) {
-  std::vector<std::string> out;
-  std::size_t pos = 0;
-  while (pos < s.size()) {
-    const auto end = s.find('\n', pos);
-    out.push_back(s.substr(pos, end == std::string::npos ? std::string::npos : end - pos));
-    pos = end == std::string::npos ? s.size() : end + 1;
-  }
-  return out;
-}
-
 // A usage or input error: exit 2, nothing on stdout, and stderr starting "brrr: error: ".
 void check_error(const ProcessResult& r, const std::string& expected, bool one_line = true) {
   CAPTURE(r.err);

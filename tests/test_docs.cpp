@@ -1,6 +1,7 @@
 // The documentation keeps up with the code: every option `brrr <sub> --help` prints is in the
 // subcommand's man page, every rule id (and its saving formula, as the rule table states it)
-// is in docs/rules.md, and every key of the JSON report is in docs/report-format.md.
+// is in docs/rules.md, every key of the JSON report is in docs/report-format.md, and every
+// line docs/walkthrough.md quotes from `brrr explain` is what it prints today.
 
 #include <doctest/doctest.h>
 
@@ -13,7 +14,9 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <map>
 #include <regex>
+#include <sstream>
 #include <set>
 #include <sstream>
 #include <string>
@@ -97,7 +100,89 @@ std::vector<fs::path> example_reports() {
   return out;
 }
 
+// A block of `brrr explain` output quoted in a document: the report it comes from and its lines.
+struct QuotedOutput {
+  std::string report;
+  std::vector<std::string> lines;
+  std::size_t line_number = 0; // of the marker in the document, for failure messages
+};
+
+std::string without_trailing_space(std::string s) {
+  s.erase(s.find_last_not_of(" \t\r") + 1);
+  return s;
+}
+
+// The fenced blocks that follow a marker line `<!-- brrr explain REPORT -->`.
+std::vector<QuotedOutput> quoted_outputs(const std::string& doc) {
+  const std::string marker = "<!-- brrr explain ";
+  std::vector<QuotedOutput> out;
+  std::istringstream in(doc);
+  std::string line;
+  std::size_t number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (line.rfind(marker, 0) != 0) continue;
+    QuotedOutput q;
+    q.line_number = number;
+    q.report = line.substr(marker.size(), line.find(" -->") - marker.size());
+    REQUIRE_MESSAGE(std::getline(in, line), "marker without a block at line " << number);
+    ++number;
+    REQUIRE_MESSAGE(line.rfind("```", 0) == 0, "marker not followed by a fenced block at line " << number);
+    while (std::getline(in, line) && line.rfind("```", 0) != 0) {
+      ++number;
+      q.lines.push_back(without_trailing_space(line));
+    }
+    ++number;
+    out.push_back(std::move(q));
+  }
+  return out;
+}
+
+// The lines of a command's output, without trailing spaces, as the walkthrough quotes them.
+std::vector<std::string> output_lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(without_trailing_space(line));
+  return out;
+}
+
 } // namespace
+
+TEST_CASE("docs: the walkthrough quotes brrr explain as it prints today") {
+  // Each quoted line must be a whole line of the real output, in the output's order; a line
+  // that is only "…" stands for lines left out. So a figure that changes breaks this test.
+  const std::string doc = read_text(source_path("docs/walkthrough.md"));
+  const auto quotes = quoted_outputs(doc);
+  std::map<std::string, std::vector<std::string>> outputs;
+  for (const auto& q : quotes) {
+    CAPTURE(q.line_number);
+    CAPTURE(q.report);
+    if (!outputs.count(q.report)) {
+      const auto result = run_brrr({"explain", source_path(q.report).string()});
+      REQUIRE(result.status == 0);
+      outputs[q.report] = output_lines(result.out);
+    }
+    const auto& output = outputs[q.report];
+    REQUIRE(!q.lines.empty());
+    std::size_t at = 0;
+    std::size_t checked = 0;
+    for (const auto& line : q.lines) {
+      if (line.find_first_not_of(" ") != std::string::npos && line.substr(line.find_first_not_of(" ")) == "…") continue;
+      CAPTURE(line);
+      const auto found = std::find(output.begin() + static_cast<std::ptrdiff_t>(at), output.end(), line);
+      CHECK_MESSAGE(found != output.end(),
+                    "not in the output of brrr explain " << q.report << " (after line " << at << "), or out of order");
+      if (found != output.end()) at = static_cast<std::size_t>(found - output.begin()) + 1;
+      ++checked;
+    }
+    CHECK(checked > 0);
+  }
+  // The walkthrough reads every recorded report.
+  for (const auto& path : example_reports()) {
+    CAPTURE(path.string());
+    CHECK(outputs.count("examples/reports/" + path.filename().string()) == 1);
+  }
+}
 
 TEST_CASE("docs: every option of brrr --help is in man/brrr.1") {
   const auto help = run_brrr({"--help"});

@@ -15,6 +15,7 @@
 
 #include <doctest/doctest.h>
 
+#include "golden.hpp"
 #include "process_runner.hpp"
 #include "trace_builder.hpp"
 
@@ -37,11 +38,6 @@ using namespace brrr::testing;
 constexpr int64_t us = 1'000;
 constexpr int64_t ms = 1'000'000;
 constexpr double MiB = 1024.0 * 1024.0;
-
-bool env_flag(const char* name) {
-  const char* v = std::getenv(name);
-  return v && std::string(v) == "1";
-}
 
 const std::string tiny_symbol = "_Z11tiny_kernelPf";
 const std::string cos_symbol = "_Z10cos_kernelPK6float4PS_m";
@@ -350,11 +346,5 @@ TEST_CASE("golden: brrr explain of the synthetic demo, byte for byte") {
   const auto result = run_brrr({"explain", synthetic_fixture.string()});
   REQUIRE(result.status == 0);
   CHECK(result.err.empty());
-  if (env_flag("BRRR_UPDATE_GOLDEN")) {
-    write_file_atomically(synthetic_golden, result.out, true);
-    MESSAGE("rewrote ", synthetic_golden.string());
-  }
-  const std::string golden = read_text(synthetic_golden);
-  INFO("run the tests with BRRR_UPDATE_GOLDEN=1 to accept the new output");
-  CHECK(result.out == golden);
+  check_golden(synthetic_golden, result.out);
 }

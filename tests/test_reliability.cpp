@@ -9,6 +9,7 @@
 #include "trace_builder.hpp"
 
 #include "collect/inject/stream_writer.hpp"
+#include "collect/launcher.hpp"
 #include "collect/stream_reader.hpp"
 #include "report/report.hpp"
 
@@ -160,6 +161,23 @@ TEST_CASE("reliability: a report that cannot be written after the run is kept, a
   }
 }
 
+TEST_CASE("reliability: an HTML page that cannot be written after the run leaves the report, and says so") {
+  TempDir dir("unwritable-html");
+  TempDir streams("unwritable-html-streams");
+  fs::create_directories(dir / "pages");
+  // The page's folder is there when brrr checks it, and gone when the page is written.
+  const auto r = run_process(
+      {BRRR_BINARY, "profile", "-q", "-o", "r.json", "--html", "pages/r.html", "--", "sh", "-c", "rmdir pages"},
+      in_folders(dir.path(), streams.path()));
+  const std::string error = single_error(r);
+  CHECK(error.find("pages/r.html: cannot write") != std::string::npos);
+  CHECK(error.find("brrr explain r.json -f html > PAGE.html writes the page again") != std::string::npos);
+  CHECK(r.err.find("brrr: report written to r.json") != std::string::npos);
+  CHECK(read_report(dir / "r.json").run.info.exit.code == 0);
+  // The report holds the run: the record streams are gone.
+  CHECK(entries(streams.path()).empty());
+}
+
 TEST_CASE("reliability: a report that cannot be written is refused before the program runs") {
   TempDir dir("refused");
   TempDir streams("refused-streams");
@@ -258,6 +276,34 @@ TEST_CASE("reliability: a target that ignores SIGTERM is killed after --kill-aft
   }
 }
 
+TEST_CASE("reliability: a program whose output brrr reads cannot hold back signals or the grace period") {
+  // What brrr calibrate does with its kernels: their standard output read line by line. This
+  // one writes without end and ignores SIGTERM; only the grace period can end it.
+  LaunchRequest request;
+  request.command = {"sh", "-c", "trap '' TERM; while :; do echo line; done"};
+  request.kill_after_ns = 200'000'000;
+  std::size_t lines = 0;
+  std::size_t other_lines = 0;
+  bool asked = false;
+  request.on_output_line = [&](std::string_view line) {
+    if (line != "line") ++other_lines;
+    // brrr itself is asked to stop, as by a CI runner, once the program is well under way.
+    if (++lines == 1000 && !asked) {
+      asked = true;
+      ::kill(::getpid(), SIGTERM);
+    }
+  };
+  const auto start = std::chrono::steady_clock::now();
+  const LaunchResult result = launch_and_wait(request);
+  const double took_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  CHECK(asked);
+  CHECK(other_lines == 0);
+  CHECK(result.forwarded_signals == 1);
+  CHECK(result.killed_after_grace);
+  CHECK(result.exit == ExitStatus{ExitStatus::Kind::signaled, 0, SIGKILL});
+  CHECK(took_s < 10);
+}
+
 TEST_CASE("reliability: a target that left brrr's session still gets the signals brrr receives") {
   TempDir dir("setsid");
   const fs::path started = dir / "started";
@@ -337,7 +383,7 @@ TEST_CASE("reliability: Ctrl-C on the terminal reaches a target in brrr's proces
   const std::string target = "trap 'echo SIGINT >> " + quoted(interrupts) + "' INT; touch " + quoted(started) +
                              "; i=0; while [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done";
   ProcessOptions options = profile_options(dir.path());
-  options.terminal = ::ptsname(terminal);
+  options.controlling_terminal = ::ptsname(terminal);
   auto brrr =
       start_process({BRRR_BINARY, "profile", "-q", "-o", (dir / "r.json").string(), "--", "sh", "-c", target}, options);
   REQUIRE(appears(started));

@@ -41,10 +41,12 @@ Report sample_report() {
   TraceBuilder b(2'000'000);
   b.facts.info.start_time = "2024-06-01T12:00:00Z";
   b.facts.info.host = "gpu-1";
+  b.facts.info.rank = RankInfo{"torchrun", "RANK", 1, 1, 2};
   b.facts.info.exit = {ExitStatus::Kind::exited, 0, 0};
   b.facts.collection.counters_mode = "first:2";
   b.facts.collection.counters_available = true;
   b.process(4242, 10'000);
+  b.trace.processes.back().rank = RankInfo{"slurm", "SLURM_PROCID", 3, std::nullopt, 8};
   b.device("NVIDIA H100 80GB HBM3", 9, 0, 132);
   int64_t t = 100'000;
   for (int i = 0; i < 5; ++i) {

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "collect/stream_format.hpp"
+#include "collect/kernel_signature.hpp"
 #include "collect/stream_reader.hpp"
 
 namespace {
@@ -92,6 +93,11 @@ struct StreamBuilder {
 
   void process_end(uint64_t end_ns) { add(stream::ProcessEndRecord{end_ns}); }
 
+  void environment(std::string_view entries) {
+    stream::append_text_record(bytes, stream::RecordType::environment, entries);
+    ended(stream::RecordType::environment);
+  }
+
   void kernel(uint32_t name, uint64_t start_ns, uint64_t end_ns, uint32_t correlation_id = 1) {
     stream::KernelRecord record{};
     record.name = name;
@@ -141,6 +147,7 @@ StreamBuilder every_record_type() {
   s.process_begin(4242, 1000,
                   "python3\0train.py\0--steps\0\0"
                   "10\0"sv);
+  s.environment("RANK=3\0LOCAL_RANK=1\0WORLD_SIZE=4\0TORCHELASTIC_RUN_ID=job\0SLURM_PROCID=0"sv);
   const uint32_t gemm = s.string("ampere_sgemm_128x64");
   const uint32_t step = s.string("step");
   const uint32_t domain = s.string("");
@@ -242,6 +249,12 @@ TEST_CASE("stream: every record type survives a round trip through a file") {
   CHECK(p.stream_problem.empty());
   CHECK(p.dropped_records == 7);
   CHECK(p.warnings == std::vector<std::string>{"cuptiActivityEnable(CUPTI_ACTIVITY_KIND_MARKER) failed: test"});
+  REQUIRE(p.rank);
+  CHECK(p.rank->launcher == "torchrun");
+  CHECK(p.rank->variable == "RANK");
+  CHECK(p.rank->rank == 3);
+  CHECK(p.rank->local_rank == 1u);
+  CHECK(p.rank->world_size == 4u);
 
   REQUIRE(trace.devices.size() == 1);
   const DeviceTrace& d = trace.devices[0];
@@ -550,6 +563,27 @@ TEST_CASE("stream: records of unknown types are skipped") {
   CHECK(contains(p.warnings[0], "skipped 1 records of types this brrr does not know"));
 }
 
+TEST_CASE("stream: a process without launcher variables has no rank, and an entry without '=' is skipped") {
+  StreamBuilder plain;
+  plain.process_begin(1, 100);
+  plain.process_end(200);
+  Trace trace;
+  REQUIRE(read_bytes(plain.bytes, trace).ok);
+  CHECK_FALSE(trace.processes[0].rank);
+
+  StreamBuilder odd;
+  odd.process_begin(2, 100);
+  odd.environment("garbage\0OMPI_COMM_WORLD_RANK=5\0OMPI_COMM_WORLD_SIZE=8"sv);
+  odd.process_end(200);
+  REQUIRE(read_bytes(odd.bytes, trace).ok);
+  REQUIRE(trace.processes[1].rank);
+  CHECK(trace.processes[1].rank->launcher == "openmpi");
+  CHECK(trace.processes[1].rank->rank == 5);
+  CHECK(trace.processes[1].rank->world_size == 8u);
+  CHECK_FALSE(trace.processes[1].rank->local_rank);
+  CHECK(trace.processes[1].warnings.empty());
+}
+
 TEST_CASE("stream: files that are not streams of this version are refused") {
   const TempDir dir;
   Trace trace;
@@ -625,4 +659,24 @@ TEST_CASE("stream: two processes merge into one trace") {
   CHECK(trace.kernels[1].process == 0);
   CHECK(trace.kernels[2].process == 1);
   CHECK(trace.kernels[3].process == 1);
+}
+
+TEST_CASE("the pointer parameters of a kernel come from its demangled signature") {
+  using P = brrr::PointerParameter;
+  using V = std::vector<P>;
+  using brrr::pointer_parameters;
+  CHECK(pointer_parameters("cos_kernel(float const*, float*, int)") == V{P{0, true}, P{1, false}});
+  CHECK(pointer_parameters("void scale<float, 4>(float const* __restrict__, float* restrict, float, long)") ==
+        V{P{0, true}, P{1, false}});
+  CHECK(pointer_parameters("void f<std::pair<int, float*> >(std::array<char*, 2ul>, int*, void (*)(int*))") ==
+        V{P{1, false}});
+  CHECK(pointer_parameters("(anonymous namespace)::tiny_kernel(float*)") == V{P{0, false}});
+  CHECK(pointer_parameters("k(float* const, double const* volatile, const int*, float const**)") ==
+        V{P{0, false}, P{1, true}, P{2, true}, P{3, false}});
+  CHECK(pointer_parameters("k(float* const*, myconst*)") == V{P{0, true}, P{1, false}});
+  CHECK(pointer_parameters("extern_c_kernel").empty());
+  CHECK(pointer_parameters("k()").empty());
+  CHECK(pointer_parameters("k(void)").empty());
+  CHECK(pointer_parameters("k(int, float)").empty());
+  CHECK(pointer_parameters("broken(float*, int").empty());
 }

@@ -352,6 +352,21 @@ inline TraceBuilder random_trace(std::mt19937& rng) {
   }
   if (chance(0.5)) b.device("NVIDIA H100 80GB HBM3", 9, 0, 132);
   b.facts.collection.counters_mode = chance(0.5) ? "off" : "first:10";
+  // Drawn last, so that the draws above (and the traces of earlier seeds) stay as they were.
+  const auto collectives = chance(0.4) ? uniform(1, 8) : 0;
+  for (int64_t i = 0; i < collectives; ++i) {
+    const int64_t start = time();
+    KernelOptions o;
+    o.stream = static_cast<uint32_t>(uniform(0, streams - 1));
+    o.process = static_cast<uint32_t>(uniform(0, processes - 1));
+    b.kernel("_Z39ncclDevKernel_AllReduce_Sum_f32_RING_LL24ncclDevKernelArgsStorageILm4096EE", start, start + length(),
+             o);
+  }
+  if (chance(0.3)) {
+    const auto rank = static_cast<uint32_t>(uniform(0, 7));
+    b.facts.info.rank =
+        RankInfo{"torchrun", "RANK", rank, rank, chance(0.5) ? std::optional<uint32_t>(8) : std::nullopt};
+  }
   return b;
 }
 

@@ -1,6 +1,8 @@
 // brrr-demo: the bundled program that brrr profiles. Each phase is built to be bound by one
 // thing (launch overhead, synchronisation, PCIe copies, DRAM bandwidth, tensor-core math),
 // and each sits in an NVTX range of its own name so that a report can be read phase by phase.
+// One more phase runs only when named: the same GEMM in FP32 on CUDA cores, the case where
+// tensor cores would help.
 //
 // Usage: brrr-demo [--phases a,b,c] [--scale F] [--help]
 
@@ -35,6 +37,8 @@ constexpr int kTinyThreads = 256;
 constexpr int kStreamThreads = 256;
 
 const std::vector<std::string_view> kAllPhases = {"overhead", "sync", "copies", "unfused", "fused", "gemm"};
+// Phases that run only when --phases names them.
+const std::vector<std::string_view> kOptionalPhases = {"sgemm"};
 
 struct Options {
   std::vector<std::string_view> phases;
@@ -74,6 +78,9 @@ struct Demo {
   __nv_bfloat16* a = nullptr;
   __nv_bfloat16* b = nullptr;
   __nv_bfloat16* c = nullptr;
+  float* sa = nullptr;
+  float* sb = nullptr;
+  float* sc = nullptr;
   void* copy_device = nullptr;
   void* copy_pageable = nullptr;
   void* copy_pinned = nullptr;
@@ -131,8 +138,28 @@ void gemm(const Demo& demo) {
                      CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 }
 
+// The same GEMM in FP32. cuBLAS's default math mode does not use TF32 for it, so it runs on the
+// CUDA cores: what a program gets that never asks for tensor cores.
+void sgemm(const Demo& demo) {
+  const float alpha = 1.0f;
+  const float beta = 0.0f;
+  CHECK(cublasSgemm(demo.cublas, CUBLAS_OP_N, CUBLAS_OP_N, kGemmSize, kGemmSize, kGemmSize, &alpha, demo.sa, kGemmSize,
+                    demo.sb, kGemmSize, &beta, demo.sc, kGemmSize));
+}
+
 bool wants(const Options& options, std::string_view phase) {
   return std::find(options.phases.begin(), options.phases.end(), phase) != options.phases.end();
+}
+
+// Allocates the three matrices of a GEMM and fills A and B (with seeds seed and seed + 1).
+template <typename T> void make_gemm_operands(const Demo& demo, T*& a, T*& b, T*& c, uint32_t seed) {
+  const size_t elements = size_t{kGemmSize} * kGemmSize;
+  CHECK(cudaMalloc(&a, elements * sizeof(T)));
+  CHECK(cudaMalloc(&b, elements * sizeof(T)));
+  CHECK(cudaMalloc(&c, elements * sizeof(T)));
+  // Non-negative inputs keep every output far from zero, so a relative check is meaningful.
+  fill_device(demo, a, elements, seed, 0.0f, 1.0f);
+  fill_device(demo, b, elements, seed + 1, 0.0f, 1.0f);
 }
 
 // Everything the phases need, allocated, filled and run once, so that no phase pays for
@@ -175,17 +202,17 @@ void warm_up(Demo& demo, const Options& options) {
     launch_cos_cos(demo);
   }
 
-  if (wants(options, "gemm")) {
-    const size_t elements = size_t{kGemmSize} * kGemmSize;
+  if (wants(options, "gemm") || wants(options, "sgemm")) {
     CHECK(cublasCreate(&demo.cublas));
     CHECK(cublasSetStream(demo.cublas, demo.stream));
-    CHECK(cudaMalloc(&demo.a, elements * sizeof(__nv_bfloat16)));
-    CHECK(cudaMalloc(&demo.b, elements * sizeof(__nv_bfloat16)));
-    CHECK(cudaMalloc(&demo.c, elements * sizeof(__nv_bfloat16)));
-    // Non-negative inputs keep every output far from zero, so a relative check is meaningful.
-    fill_device(demo, demo.a, elements, 5, 0.0f, 1.0f);
-    fill_device(demo, demo.b, elements, 6, 0.0f, 1.0f);
+  }
+  if (wants(options, "gemm")) {
+    make_gemm_operands(demo, demo.a, demo.b, demo.c, 5);
     gemm(demo);
+  }
+  if (wants(options, "sgemm")) {
+    make_gemm_operands(demo, demo.sa, demo.sb, demo.sc, 7);
+    sgemm(demo);
   }
   CHECK(cudaDeviceSynchronize());
   nvtxRangePop();
@@ -240,33 +267,47 @@ bool verify_cos_cos(const Demo& demo, const char* phase) {
   return bad == 0;
 }
 
-// Checks a few elements of C = A·B (column-major, no transposes) against a host dot product.
-// Only the needed row of A and column of B are copied, not the 128 MiB matrices.
-bool verify_gemm(const Demo& demo) {
+// The host's reference sums in double, whatever the element type of the GEMM it checks.
+double to_double(__nv_bfloat16 v) { return static_cast<double>(__bfloat162float(v)); }
+double to_double(float v) { return static_cast<double>(v); }
+
+// Checks a few elements of C = A·B (column-major, no transposes) against a host dot product,
+// within a relative tolerance. Only the needed row of A and column of B are copied, not the
+// whole matrices.
+template <typename T> bool verify_gemm(const char* phase, const T* a, const T* b, const T* c, double tolerance) {
   const size_t n = kGemmSize;
   const size_t samples[][2] = {{0, 0},       {n - 1, n - 1}, {0, n - 1},  {n - 1, 0},
                                {1234, 5678}, {4097, 31},     {777, 8000}, {6543, 2109}};
-  std::vector<__nv_bfloat16> row(n);
-  std::vector<__nv_bfloat16> column(n);
+  std::vector<T> row(n);
+  std::vector<T> column(n);
   int bad = 0;
   for (const auto& sample : samples) {
     const size_t i = sample[0];
     const size_t j = sample[1];
-    CHECK(cudaMemcpy2D(row.data(), sizeof(__nv_bfloat16), demo.a + i, n * sizeof(__nv_bfloat16), sizeof(__nv_bfloat16),
-                       n, cudaMemcpyDeviceToHost));
-    CHECK(cudaMemcpy(column.data(), demo.b + j * n, n * sizeof(__nv_bfloat16), cudaMemcpyDeviceToHost));
-    __nv_bfloat16 got_bf16;
-    CHECK(cudaMemcpy(&got_bf16, demo.c + i + j * n, sizeof(got_bf16), cudaMemcpyDeviceToHost));
-    float expected = 0.0f;
-    for (size_t l = 0; l < n; ++l) expected += __bfloat162float(row[l]) * __bfloat162float(column[l]);
-    const float got = __bfloat162float(got_bf16);
-    if (!(std::fabs(got - expected) <= 2e-2f * std::fabs(expected))) {
-      std::fprintf(stderr, "gemm: C[%zu,%zu] = %.4f, expected %.4f\n", i, j, static_cast<double>(got),
-                   static_cast<double>(expected));
+    CHECK(cudaMemcpy2D(row.data(), sizeof(T), a + i, n * sizeof(T), sizeof(T), n, cudaMemcpyDeviceToHost));
+    CHECK(cudaMemcpy(column.data(), b + j * n, n * sizeof(T), cudaMemcpyDeviceToHost));
+    T got_t;
+    CHECK(cudaMemcpy(&got_t, c + i + j * n, sizeof(got_t), cudaMemcpyDeviceToHost));
+    double expected = 0.0;
+    for (size_t l = 0; l < n; ++l) expected += to_double(row[l]) * to_double(column[l]);
+    const double got = to_double(got_t);
+    if (!(std::fabs(got - expected) <= tolerance * std::fabs(expected))) {
+      std::fprintf(stderr, "%s: C[%zu,%zu] = %.4f, expected %.4f\n", phase, i, j, got, expected);
       ++bad;
     }
   }
   return bad == 0;
+}
+
+// Runs a GEMM phase (10 GEMMs of 8192³ at scale 1) and prints its time and rate.
+void time_gemm(const Demo& demo, const char* phase, void (*gemm_once)(const Demo&)) {
+  const int reps = demo.reps(10);
+  const float ms = run_phase(demo, phase, [&] {
+    for (int r = 0; r < reps; ++r) gemm_once(demo);
+  });
+  const double flops = 2.0 * kGemmSize * kGemmSize * static_cast<double>(kGemmSize) * reps;
+  std::printf("phase %s: %.1f ms (%d reps, %.0f TFLOP/s)\n", phase, static_cast<double>(ms), reps,
+              flops / (ms * 1e-3) / 1e12);
 }
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -336,23 +377,23 @@ bool run(Demo& demo, std::string_view phase) {
     std::printf("phase fused: %.1f ms (%d reps)\n", static_cast<double>(ms), reps);
     return verify_cos_cos(demo, "fused");
   } else if (phase == "gemm") {
-    const int reps = demo.reps(10);
-    const float ms = run_phase(demo, "gemm", [&] {
-      for (int r = 0; r < reps; ++r) gemm(demo);
-    });
-    const double flops = 2.0 * kGemmSize * kGemmSize * static_cast<double>(kGemmSize) * reps;
-    std::printf("phase gemm: %.1f ms (%d reps, %.0f TFLOP/s)\n", static_cast<double>(ms), reps,
-                flops / (ms * 1e-3) / 1e12);
-    return verify_gemm(demo);
+    time_gemm(demo, "gemm", gemm);
+    // bf16 inputs round to 8 bits of mantissa; the sums of 8192 products keep ~1% of error.
+    return verify_gemm("gemm", demo.a, demo.b, demo.c, 2e-2);
+  } else if (phase == "sgemm") {
+    time_gemm(demo, "sgemm", sgemm);
+    // FP32 sums of 8192 products of values in [0, 1): a relative error far under 1e-4.
+    return verify_gemm("sgemm", demo.sa, demo.sb, demo.sc, 1e-4);
   }
   return true;
 }
 
 void release(Demo& demo) {
   if (demo.cublas != nullptr) CHECK(cublasDestroy(demo.cublas));
-  for (void* p : {static_cast<void*>(demo.tiny), static_cast<void*>(demo.x), static_cast<void*>(demo.y),
-                  static_cast<void*>(demo.z), static_cast<void*>(demo.a), static_cast<void*>(demo.b),
-                  static_cast<void*>(demo.c), demo.copy_device}) {
+  for (void* p :
+       {static_cast<void*>(demo.tiny), static_cast<void*>(demo.x), static_cast<void*>(demo.y),
+        static_cast<void*>(demo.z), static_cast<void*>(demo.a), static_cast<void*>(demo.b), static_cast<void*>(demo.c),
+        static_cast<void*>(demo.sa), static_cast<void*>(demo.sb), static_cast<void*>(demo.sc), demo.copy_device}) {
     CHECK(cudaFree(p));
   }
   CHECK(cudaFreeHost(demo.copy_pinned));
@@ -364,7 +405,8 @@ void release(Demo& demo) {
 
 void print_usage(std::FILE* out) {
   std::fprintf(out, "usage: brrr-demo [--phases a,b,c] [--scale F] [--help]\n"
-                    "  --phases  phases to run, in the order given (default: overhead,sync,copies,unfused,fused,gemm)\n"
+                    "  --phases  phases to run, in the order given (default: overhead,sync,copies,unfused,fused,gemm;\n"
+                    "            also sgemm, the same GEMM in FP32 on CUDA cores)\n"
                     "  --scale   multiplies every repetition count (default 1); array and matrix sizes stay fixed\n");
 }
 
@@ -388,8 +430,11 @@ Options parse_options(int argc, char** argv) {
       while (!list.empty()) {
         const size_t comma = list.find(',');
         const std::string_view name = list.substr(0, comma);
-        const auto known = std::find(kAllPhases.begin(), kAllPhases.end(), name);
-        if (known == kAllPhases.end()) usage_error("unknown phase: ", std::string(name).c_str());
+        auto known = std::find(kAllPhases.begin(), kAllPhases.end(), name);
+        if (known == kAllPhases.end()) {
+          known = std::find(kOptionalPhases.begin(), kOptionalPhases.end(), name);
+          if (known == kOptionalPhases.end()) usage_error("unknown phase: ", std::string(name).c_str());
+        }
         options.phases.push_back(*known);
         list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
       }

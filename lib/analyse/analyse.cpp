@@ -17,17 +17,6 @@ namespace {
 
 double as_double(uint64_t v) { return static_cast<double>(v); }
 
-Regime dominant_regime(const Attribution& a) {
-  Regime best = Regime::unknown;
-  uint64_t best_ns = 0;
-  for (auto r : {Regime::compute, Regime::memory, Regime::overhead, Regime::unknown})
-    if (a.regime_ns(r) > best_ns) {
-      best = r;
-      best_ns = a.regime_ns(r);
-    }
-  return best;
-}
-
 // The kernel group that took the most time in a class, if any.
 std::optional<uint32_t> top_kernel(const Run& run, const std::vector<KernelAnalysis>& kernels, BoundClass bound) {
   std::optional<uint32_t> best;
@@ -106,6 +95,10 @@ std::string headline(const Run& run, const Attribution& a, const std::vector<Ker
                        share, run.kernels[*top].name.substr(0, 60), format_flop_rate(k.achieved_flops_per_s),
                        to_string(k.precision), format_percent(k.roof_fraction));
   }
+  case Regime::communication:
+    return fmt::format("{} of the GPU-active time is communication: collectives (NCCL) moving data between ranks, or "
+                       "waiting in them for the other ranks; brrr merge of every rank's report tells the two apart.",
+                       share);
   case Regime::unknown:
     break;
   }
@@ -141,6 +134,11 @@ std::vector<std::string> will_not_help(const Attribution& a, Regime regime) {
                               format_percent(idle)));
     out.push_back(
         fmt::format("More memory bandwidth: memory-bound kernels are {} of the time.", format_percent(memory)));
+    break;
+  case Regime::communication:
+    out.push_back(fmt::format("Faster kernels or a faster GPU: kernels limited by compute or memory run {} of the "
+                              "time; the collectives wait on the links and the other ranks, not on this GPU.",
+                              format_percent(busy)));
     break;
   case Regime::unknown:
     break;
@@ -195,6 +193,14 @@ std::vector<std::string> notes(const Run& run, const HardwareProfile* profile, c
                     format_percent(as_double(unclassified) / as_double(std::max<uint64_t>(1, p.gpu_busy_ns()))),
                     reason.empty() ? "not collected" : reason));
   }
+  // One rank's report cannot tell a collective's transfer from its wait for the other ranks.
+  if (const uint64_t communication = p.get(Part::communication);
+      communication > 0 && p.get(Part::communication_wait) == 0)
+    out.push_back(
+        fmt::format("Communication kernels (NCCL collectives) ran {} ({} of the GPU-active time). Part of it "
+                    "may be waiting for slower ranks: brrr merge of every rank's report measures how much.",
+                    format_duration(as_double(communication)),
+                    format_percent(analysis.gpu_active.fraction(analysis.gpu_active.get(Part::communication)))));
   if (run.collection.tool_ns > 0)
     out.push_back(fmt::format("brrr held the program up for {} (kernel replay for counters); that time is cut out of "
                               "every figure.",
@@ -204,6 +210,17 @@ std::vector<std::string> notes(const Run& run, const HardwareProfile* profile, c
 }
 
 } // namespace
+
+Regime dominant_regime(const Attribution& a) {
+  Regime best = Regime::unknown;
+  uint64_t best_ns = 0;
+  for (auto r : all_regimes)
+    if (a.regime_ns(r) > best_ns) {
+      best = r;
+      best_ns = a.regime_ns(r);
+    }
+  return best;
+}
 
 Analysis analyse(const Run& run, const HardwareProfile* profile, const AnalyseOptions& options) {
   Analysis a;

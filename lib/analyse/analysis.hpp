@@ -15,9 +15,14 @@
 
 namespace brrr {
 
-// Stable ids, used as report keys.
-enum class BoundClass : uint8_t { compute, memory, latency, unknown };
+// Stable ids, used as report keys. A communication library's kernel (model/communication.hpp)
+// is not placed on the roofline: its time is set by the links between GPUs and by the other
+// ranks, not by this GPU's arithmetic or memory.
+enum class BoundClass : uint8_t { compute, memory, latency, communication, unknown };
 [[nodiscard]] std::string_view to_string(BoundClass c);
+// Whether the class places the kernel on the roofline (compute, memory or latency), so that its
+// roof fraction means something.
+[[nodiscard]] bool on_roofline(BoundClass c);
 
 struct KernelAnalysis {
   bool has_counters = false;
@@ -51,6 +56,11 @@ enum class Part : uint8_t {
   latency,      // GPU busy in latency-bound kernels (far from both roofs)
   transfer,     // GPU busy only with host<->device transfers
   unclassified, // GPU busy in kernels without counters (class unknown)
+  // GPU busy in communication kernels (collectives), moving data between ranks.
+  communication,
+  // Of the communication kernels' time, what they spent waiting for other ranks to arrive. Known
+  // only by comparing the ranks of a job (analyse/merge.hpp); 0 in one rank's own report.
+  communication_wait,
   idle_startup, // GPU idle before its first activity
   idle_launch,  // GPU idle waiting for the host's next launch
   idle_sync,    // GPU idle after the host synchronized
@@ -58,13 +68,16 @@ enum class Part : uint8_t {
   idle_host,    // GPU idle while the host did other work
   idle_teardown // GPU idle after its last activity
 };
-inline constexpr std::size_t part_count = 11;
+inline constexpr std::size_t part_count = 13;
 [[nodiscard]] std::string_view to_string(Part p);
 [[nodiscard]] Part idle_part(IdleCause c);
 
 // The three regimes of "Making Deep Learning Go Brrrr": compute, memory bandwidth,
-// overhead. Unknown holds kernel time that could not be classified (no counters).
-enum class Regime : uint8_t { compute, memory, overhead, unknown };
+// overhead; and for a job of several ranks, communication between them. Unknown holds kernel
+// time that could not be classified (no counters).
+enum class Regime : uint8_t { compute, memory, overhead, communication, unknown };
+inline constexpr std::array all_regimes{Regime::compute, Regime::memory, Regime::overhead, Regime::communication,
+                                        Regime::unknown};
 [[nodiscard]] std::string_view to_string(Regime r);
 [[nodiscard]] Regime regime_of(Part p);
 
@@ -137,6 +150,10 @@ struct ClassifyLimits {
 [[nodiscard]] Attribution attribute_gpu_active(const Run& run, const std::vector<KernelAnalysis>& kernels);
 [[nodiscard]] Attribution attribute_range(const Run& run, const RangeSummary& range,
                                           const std::vector<KernelAnalysis>& kernels);
+
+// The regime with the most time in an attribution (ties go to the first in all_regimes);
+// unknown when nothing was attributed.
+[[nodiscard]] Regime dominant_regime(const Attribution& a);
 
 struct AnalyseOptions {
   Ceilings ceilings = Ceilings::datasheet;

@@ -10,8 +10,8 @@ namespace brrr {
 namespace {
 
 constexpr std::array<std::string_view, part_count> part_names{
-    "compute",     "memory",    "latency",   "transfer",  "unclassified", "idle.startup",
-    "idle.launch", "idle.sync", "idle.copy", "idle.host", "idle.teardown"};
+    "compute",      "memory",      "latency",   "transfer",  "unclassified", "communication", "communication.wait",
+    "idle.startup", "idle.launch", "idle.sync", "idle.copy", "idle.host",    "idle.teardown"};
 
 void add_measured_busy(Attribution& a, const Run& run, const std::vector<KernelAnalysis>& kernels) {
   for (std::size_t i = 0; i < run.kernels.size(); ++i) {
@@ -51,6 +51,8 @@ std::string_view to_string(Regime r) {
     return "memory";
   case Regime::overhead:
     return "overhead";
+  case Regime::communication:
+    return "communication";
   case Regime::unknown:
     break;
   }
@@ -68,6 +70,9 @@ Regime regime_of(Part p) {
     return Regime::memory;
   case Part::unclassified:
     return Regime::unknown;
+  case Part::communication:
+  case Part::communication_wait:
+    return Regime::communication;
   default:
     return Regime::overhead;
   }
@@ -81,6 +86,8 @@ Part kernel_part(BoundClass c) {
     return Part::memory;
   case BoundClass::latency:
     return Part::latency;
+  case BoundClass::communication:
+    return Part::communication;
   case BoundClass::unknown:
     break;
   }
@@ -107,7 +114,8 @@ uint64_t Attribution::regime_ns(Regime r) const {
 }
 
 uint64_t Attribution::gpu_busy_ns() const {
-  return get(Part::compute) + get(Part::memory) + get(Part::latency) + get(Part::transfer) + get(Part::unclassified);
+  return get(Part::compute) + get(Part::memory) + get(Part::latency) + get(Part::transfer) + get(Part::unclassified) +
+         get(Part::communication) + get(Part::communication_wait);
 }
 
 uint64_t Attribution::gpu_idle_ns() const { return sum() - gpu_busy_ns(); }

@@ -10,6 +10,8 @@
 
 #include "analyse/analysis.hpp"
 
+#include "model/communication.hpp"
+
 #include <algorithm>
 
 namespace brrr {
@@ -22,16 +24,24 @@ std::string_view to_string(BoundClass c) {
     return "memory";
   case BoundClass::latency:
     return "latency";
+  case BoundClass::communication:
+    return "communication";
   case BoundClass::unknown:
     break;
   }
   return "unknown";
 }
 
+bool on_roofline(BoundClass c) {
+  return c == BoundClass::compute || c == BoundClass::memory || c == BoundClass::latency;
+}
+
 KernelAnalysis analyse_kernel(const KernelGroup& k, const HardwareProfile* profile, Ceilings ceilings,
                               uint32_t sm_count, const ClassifyLimits& limits) {
   KernelAnalysis a;
   a.grid_below_sm_count = sm_count > 0 && k.grid.count() < sm_count;
+  // Known from the kernel's library, with or without counters (model/communication.hpp).
+  if (is_communication_kernel(k.symbol)) a.bound = BoundClass::communication;
   if (!k.counters || k.launches == 0) return a;
 
   a.has_counters = true;
@@ -81,6 +91,7 @@ KernelAnalysis analyse_kernel(const KernelGroup& k, const HardwareProfile* profi
   const double compute = a.compute_roof_fraction.value_or(0);
   const double memory = std::max(a.dram_roof_fraction.value_or(0), a.l2_roof_fraction.value_or(0));
   a.roof_fraction = std::max(compute, memory);
+  if (a.bound == BoundClass::communication) return a;
   if (!a.compute_roof_fraction && !a.dram_roof_fraction && !a.l2_roof_fraction) return a;
   if (a.roof_fraction < limits.latency_roof_fraction)
     a.bound = BoundClass::latency;

@@ -1,12 +1,17 @@
 #include "collect/launcher.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <csignal>
 #include <cstring>
+#include <cstdlib>
 #include <ctime>
+#include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -118,6 +123,70 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
   return out;
 }
 
+// The child's standard output, read from a pipe as it comes and handed on one line at a time.
+// The wait loop reads it between looking at the child, so that signals are passed on and the
+// grace period kept while the child writes.
+class OutputLines {
+public:
+  // `fd` is the pipe's read end (closed here), or -1 when the output is not read.
+  OutputLines(int fd, const std::function<void(std::string_view)>& on_line) : fd_(fd), on_line_(on_line) {
+    // Only brrr's end: the child's end shares no file status flags with it.
+    if (fd_ >= 0) fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) | O_NONBLOCK);
+  }
+  OutputLines(const OutputLines&) = delete;
+  OutputLines& operator=(const OutputLines&) = delete;
+  ~OutputLines() {
+    if (fd_ >= 0) close(fd_);
+  }
+
+  // What the wait sleeps on: the pipe while it is open (poll ignores a negative descriptor).
+  [[nodiscard]] pollfd watch() const { return {fd_, POLLIN, 0}; }
+
+  // Reads once from the pipe (at most a buffer's worth, so that output without end cannot keep
+  // the wait from the child and from signals), and hands on every whole line; closes the pipe
+  // at its end. Returns the number of bytes read.
+  std::size_t read_some() {
+    char buffer[65536];
+    ssize_t n = -1;
+    while (fd_ >= 0 && (n = read(fd_, buffer, sizeof buffer)) < 0 && errno == EINTR) {
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+    // The end of the output, or a pipe that cannot be read, which poll would report forever.
+    if (n <= 0) {
+      close(fd_);
+      fd_ = -1;
+      return 0;
+    }
+    pending_.append(buffer, static_cast<std::size_t>(n));
+    std::size_t start = 0;
+    for (auto end = pending_.find('\n'); end != std::string::npos; end = pending_.find('\n', start)) {
+      on_line_(std::string_view(pending_).substr(start, end - start));
+      start = end + 1;
+    }
+    pending_.erase(0, start);
+    return static_cast<std::size_t>(n);
+  }
+
+  // After the child ended: what is in the pipe now, and a last line without a newline. A
+  // process that inherited the pipe and still writes to it is not waited for.
+  void finish() {
+    int left = 0;
+    if (fd_ >= 0 && ioctl(fd_, FIONREAD, &left) == 0)
+      while (left > 0) {
+        const std::size_t n = read_some();
+        if (n == 0) break;
+        left -= static_cast<int>(std::min<std::size_t>(n, static_cast<std::size_t>(left)));
+      }
+    if (!pending_.empty()) on_line_(pending_);
+    pending_.clear();
+  }
+
+private:
+  int fd_;
+  const std::function<void(std::string_view)>& on_line_;
+  std::string pending_;
+};
+
 } // namespace
 
 uint64_t realtime_ns() {
@@ -153,11 +222,30 @@ LaunchResult launch_and_wait(const LaunchRequest& request) {
   posix_spawnattr_setsigmask(&attributes, &signals.original_mask());
   posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 
+  // The child's standard output, when it is read: both ends close on exec, and the child's
+  // copy on descriptor 1 (made by dup2) stays open.
+  int output[2] = {-1, -1};
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  if (request.on_output_line) {
+    if (pipe2(output, O_CLOEXEC) != 0) {
+      posix_spawn_file_actions_destroy(&actions);
+      posix_spawnattr_destroy(&attributes);
+      result.exit = {ExitStatus::Kind::not_started, 126, 0};
+      result.error = std::string("cannot create a pipe: ") + std::strerror(errno);
+      return result;
+    }
+    posix_spawn_file_actions_adddup2(&actions, output[1], STDOUT_FILENO);
+  }
+
   result.start_ns = realtime_ns();
   pid_t pid = 0;
-  const int error = posix_spawnp(&pid, args[0].c_str(), nullptr, &attributes, argv.data(), envp.data());
+  const int error = posix_spawnp(&pid, args[0].c_str(), &actions, &attributes, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attributes);
+  if (output[1] >= 0) close(output[1]);
   if (error != 0) {
+    if (output[0] >= 0) close(output[0]);
     result.end_ns = realtime_ns();
     const bool missing = error == ENOENT || error == ENOTDIR;
     result.exit = {ExitStatus::Kind::not_started, missing ? 127 : 126, 0};
@@ -165,6 +253,7 @@ LaunchResult launch_and_wait(const LaunchRequest& request) {
     return result;
   }
   child_pid.store(pid);
+  OutputLines lines(output[0], request.on_output_line);
   int status = 0;
   struct rusage usage {};
   for (;;) {
@@ -188,9 +277,12 @@ LaunchResult launch_and_wait(const LaunchRequest& request) {
       grace_left = {static_cast<time_t>(left_ns / 1'000'000'000ULL), static_cast<long>(left_ns % 1'000'000'000ULL)};
       timeout = &grace_left;
     }
-    // Sleeps until the child changes state, a signal comes, or the grace period ends.
-    ppoll(nullptr, 0, timeout, &signals.original_mask());
+    // Sleeps until the child changes state, a signal comes, the child writes a line, or the
+    // grace period ends.
+    pollfd watch = lines.watch();
+    if (ppoll(&watch, 1, timeout, &signals.original_mask()) > 0) lines.read_some();
   }
+  lines.finish();
   result.end_ns = realtime_ns();
   child_pid.store(0);
   result.peak_rss_bytes = static_cast<uint64_t>(usage.ru_maxrss) * 1024;
@@ -203,6 +295,33 @@ LaunchResult launch_and_wait(const LaunchRequest& request) {
   else if (WIFSIGNALED(status))
     result.exit = {ExitStatus::Kind::signaled, 0, WTERMSIG(status)};
   return result;
+}
+
+std::string iso_time(uint64_t realtime_ns) {
+  const auto seconds = static_cast<time_t>(realtime_ns / 1'000'000'000ULL);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+std::string host_name() {
+  char name[HOST_NAME_MAX + 1] = {};
+  return gethostname(name, sizeof name) == 0 ? name : "";
+}
+
+std::filesystem::path find_companion(const char* override_variable, std::string_view file_name) {
+  namespace fs = std::filesystem;
+  if (const char* path = std::getenv(override_variable); path && *path) return path;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return {};
+  const fs::path dir = exe.parent_path();
+  for (const fs::path& candidate :
+       {dir / file_name, dir / ".." / "lib" / "brrr" / file_name, dir / ".." / "lib64" / "brrr" / file_name})
+    if (fs::exists(candidate, ec)) return fs::weakly_canonical(candidate, ec);
+  return {};
 }
 
 int pass_through_status(const ExitStatus& exit) {

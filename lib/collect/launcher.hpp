@@ -6,7 +6,10 @@
 #include "model/run.hpp"
 
 #include <cstdint>
+#include <filesystem>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -18,6 +21,10 @@ struct LaunchRequest {
   std::vector<std::string> command;
   // Variables set (or replaced) in the target's environment.
   std::vector<std::pair<std::string, std::string>> environment;
+  // When set, the child's standard output goes through a pipe to this function, one line at
+  // a time (without its newline), as it comes; otherwise the child shares brrr's. It must not
+  // throw: the child is still running while it is called.
+  std::function<void(std::string_view)> on_output_line;
   // How long the target may take to end after brrr received a request to stop (SIGINT,
   // SIGTERM, SIGHUP) before brrr kills it with SIGKILL.
   uint64_t kill_after_ns = default_kill_after_ns;
@@ -48,5 +55,14 @@ struct LaunchResult {
 [[nodiscard]] int pass_through_status(const ExitStatus& exit);
 
 [[nodiscard]] uint64_t realtime_ns();
+// ISO 8601 in UTC to the second: "2026-11-25T16:13:53Z".
+[[nodiscard]] std::string iso_time(uint64_t realtime_ns);
+// This machine's name (gethostname(2)); empty when it cannot be read.
+[[nodiscard]] std::string host_name();
+
+// A file shipped with this brrr (the injection library, the calibration kernels): next to the
+// executable, or in ../lib/brrr or ../lib64/brrr; the environment variable `override_variable`
+// names another. Empty when not found.
+[[nodiscard]] std::filesystem::path find_companion(const char* override_variable, std::string_view file_name);
 
 } // namespace brrr

@@ -1,13 +1,16 @@
 #include "collect/session.hpp"
 
 #include "analyse/analysis.hpp"
+#include "collect/rank.hpp"
 #include "collect/stream_reader.hpp"
 #include "model/build.hpp"
+#include "render/trace_events.hpp"
 #include "report/profiles.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <climits>
 #include <cstdlib>
 #include <ctime>
@@ -21,20 +24,6 @@ namespace brrr {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string iso_time(uint64_t realtime_ns) {
-  const auto seconds = static_cast<time_t>(realtime_ns / 1'000'000'000ULL);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
-}
-
-std::string host_name() {
-  char name[HOST_NAME_MAX + 1] = {};
-  return gethostname(name, sizeof name) == 0 ? name : "";
-}
 
 // A folder of the run's own, made by mkdtemp, so that runs at once never share one. Absolute,
 // because the target reads its name from the environment and may change its directory.
@@ -111,24 +100,21 @@ std::string check_counters_mode(const std::string& mode) {
 
 void return_large_allocations() { mallopt(M_MMAP_THRESHOLD, 1 << 20); }
 
-fs::path find_injection_library() {
-  if (const char* path = std::getenv("BRRR_INJECTION_LIBRARY"); path && *path) return path;
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) return {};
-  for (const fs::path& candidate :
-       {exe.parent_path() / "libbrrr-inject.so", exe.parent_path() / ".." / "lib" / "brrr" / "libbrrr-inject.so",
-        exe.parent_path() / ".." / "lib64" / "brrr" / "libbrrr-inject.so"})
-    if (fs::exists(candidate, ec)) return fs::weakly_canonical(candidate, ec);
-  return {};
-}
+fs::path find_injection_library() { return find_companion("BRRR_INJECTION_LIBRARY", "libbrrr-inject.so"); }
 
-fs::path default_report_name(const std::vector<std::string>& command, int n) {
+std::string default_report_stem(const std::vector<std::string>& command, const std::optional<RankInfo>& rank,
+                                const std::string& host) {
   std::string name = command.empty() ? "run" : fs::path(command.front()).filename().string();
   // A Python script is a better name than the interpreter.
   if (name.rfind("python", 0) == 0 && command.size() > 1 && !command[1].empty() && command[1].front() != '-')
     name = fs::path(command[1]).stem().string();
-  return n <= 1 ? fs::path("brrr-" + name + ".json") : fs::path(fmt::format("brrr-{}-{}.json", name, n));
+  if (!rank) return "brrr-" + name;
+  // The host's first label, in characters safe in a file name: "node-7.cluster" gives "node-7".
+  std::string short_host = host.substr(0, host.find('.'));
+  for (char& c : short_host)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
+  if (short_host.empty()) short_host = "host";
+  return fmt::format("brrr-{}-{}-rank{}", name, short_host, rank->rank);
 }
 
 std::string keep_report_elsewhere(const ProfileResult& result, const fs::path& wanted, const std::string& text) {
@@ -153,12 +139,24 @@ ProfileResult profile_command(const ProfileRequest& request) {
   if (library.empty())
     throw std::runtime_error("cannot find libbrrr-inject.so next to brrr or in ../lib/brrr (this brrr was built "
                              "without the CUDA toolkit, or installed incompletely)");
-  // A bad --profile file is an error before the program runs, not after.
+  // A bad --profile file, or measured ceilings that no calibration can supply, is an error
+  // before the program runs, not after.
   std::optional<HardwareProfile> chosen;
   if (request.profile_path) chosen = read_profile(*request.profile_path);
+  if (request.ceilings == CeilingsChoice::measured) {
+    if (chosen && !chosen->has_measured())
+      throw InputError("--ceilings measured: " + chosen->origin +
+                       " has no measured values; run brrr calibrate and pass its file, or leave out --profile");
+    if (!chosen && !has_calibration_files(request.calibration_dir))
+      throw InputError("--ceilings measured: no calibration in " +
+                       (request.calibration_dir.empty() ? std::string("the per-user folder (neither XDG_DATA_HOME nor "
+                                                                      "HOME is set)")
+                                                        : request.calibration_dir.string()) +
+                       "; run brrr calibrate first");
+  }
   result.data_dir = make_data_dir(request.command);
 
-  LaunchRequest launch{request.command, {}, request.kill_after_ns};
+  LaunchRequest launch{request.command, {}, {}, request.kill_after_ns};
   launch.environment.emplace_back("CUDA_INJECTION64_PATH", library.string());
   launch.environment.emplace_back("BRRR_STREAM_DIR", result.data_dir.string());
   // NVTX loads its injection at the program's first NVTX call; the injection library starts
@@ -167,6 +165,7 @@ ProfileResult profile_command(const ProfileRequest& request) {
   launch.environment.emplace_back("BRRR_COUNTERS", request.counters);
   // Set even when empty, so that a value left in the user's environment does not restrict it.
   launch.environment.emplace_back("BRRR_COUNTERS_RANGE", request.counters_range);
+  launch.environment.emplace_back("BRRR_TRACE_LATENCY", request.queued_timestamps ? "1" : "0");
   if (const char* existing = std::getenv("CUDA_INJECTION64_PATH"); existing && *existing)
     result.notes.push_back(
         fmt::format("CUDA_INJECTION64_PATH was set to {}; brrr replaced it for the target", existing));
@@ -179,6 +178,7 @@ ProfileResult profile_command(const ProfileRequest& request) {
   facts.info.command = request.command;
   facts.info.start_time = iso_time(result.launch.start_ns);
   facts.info.host = host_name();
+  facts.info.rank = rank_from_environment();
   facts.info.exit = result.launch.exit;
   facts.info.target_peak_rss_bytes = result.launch.peak_rss_bytes;
   facts.start_ns = result.launch.start_ns;
@@ -189,7 +189,8 @@ ProfileResult profile_command(const ProfileRequest& request) {
   facts.collection.counters_available = !trace.counters.empty();
   if (request.counters != "off" && trace.counters.empty() && !trace.counter_gaps.empty())
     facts.collection.counters_unavailable_reason = trace.str(trace.counter_gaps.front().reason);
-  Run run = build_run(trace, facts);
+  TimelineDetail timeline;
+  Run run = build_run(trace, facts, {}, request.trace_events.empty() ? nullptr : &timeline);
   for (auto& p : problems) run.info.incomplete_reasons.push_back(std::move(p));
   if (result.launch.exit.kind == ExitStatus::Kind::signaled) {
     std::string why;
@@ -204,6 +205,17 @@ ProfileResult profile_command(const ProfileRequest& request) {
         why));
   }
   run.info.complete = run.info.incomplete_reasons.empty();
+  if (!request.trace_events.empty()) {
+    try {
+      write_file_atomically(
+          request.trace_events, [&](const WriteChunk& write) { write_trace_events(trace, run, timeline, write); },
+          request.trace_events_overwrite);
+    } catch (const std::exception& e) {
+      result.trace_events_error = e.what();
+    }
+    // Its memory goes back before the analysis.
+    timeline = {};
+  }
   if (trace.processes.empty() && !driver_present())
     result.notes.push_back(
         "no NVIDIA driver on this machine (libcuda.so.1 not found): the program could not use a GPU");
@@ -216,8 +228,24 @@ ProfileResult profile_command(const ProfileRequest& request) {
     run.collection.brrr_peak_rss_bytes = static_cast<uint64_t>(self.ru_maxrss) * 1024;
   result.report.run = std::move(run);
   choose_profile(result.report, chosen, result.notes);
-  const HardwareProfile* profile = result.report.profile ? &*result.report.profile : nullptr;
-  result.report.analysis = analyse(result.report.run, profile);
+  RoofsRequest roofs_request{request.ceilings,
+                             result.report.profile,
+                             result.report.profile_missing_reason,
+                             chosen.has_value(),
+                             result.report.run.gpus.empty() ? nullptr : &result.report.run.gpus.front(),
+                             request.calibration_dir};
+  Roofs roofs;
+  try {
+    roofs = choose_roofs(roofs_request);
+  } catch (const InputError& e) {
+    // The run is done: its report is written with the datasheet's roofs rather than lost.
+    result.notes.push_back(std::string(e.what()) + "; the report uses datasheet ceilings (brrr explain --ceilings "
+                                                   "measured re-analyses it once a calibration exists)");
+    roofs_request.ceilings = CeilingsChoice::automatic;
+    roofs = choose_roofs(roofs_request);
+  }
+  for (const auto& problem : roofs.problems) result.notes.push_back(problem);
+  use_roofs(result.report, std::move(roofs));
   return result;
 }
 

@@ -26,7 +26,9 @@ static_assert(std::endian::native == std::endian::little, "the stream format is 
 namespace brrr::stream {
 
 inline constexpr char magic[8] = {'B', 'R', 'R', 'R', 'S', 'T', 'R', 'M'};
-// Bumped whenever a record's layout changes; readers refuse other versions.
+// Bumped whenever a record's layout changes; readers refuse other versions. A new record type
+// is not a layout change: readers skip types they do not know (with a warning), and a stream
+// without the new type reads as before, so it keeps the version.
 inline constexpr uint32_t format_version = 1;
 
 struct FileHeader {
@@ -56,6 +58,8 @@ enum class RecordType : uint32_t {
   counter_gap = 15,
   tool_event = 16,
   dataflow = 17,
+  // Added in format version 1 after its first streams; see EnvironmentRecord.
+  environment = 18,
 };
 
 struct RecordHeader {
@@ -275,6 +279,11 @@ struct DataflowRecord {
   uint32_t previous_correlation_id;
 };
 static_assert(sizeof(DataflowRecord) == 8);
+
+// No fixed part. Tail: the launcher variables set in the process (collect/rank_variables.hpp)
+// as NUL-separated NAME=VALUE entries, so that every process of a job launched under brrr
+// (brrr profile -- torchrun ...) can be told its rank. Written once, right after
+// process_begin, and only when at least one of the variables is set.
 
 // A payload struct: copied byte for byte, so it must be trivially copyable, and it names its
 // record type.

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "collect/rank.hpp"
 #include "collect/stream_format.hpp"
 
 namespace brrr {
@@ -54,6 +55,8 @@ std::string_view record_type_name(stream::RecordType type) {
     return "tool_event";
   case stream::RecordType::dataflow:
     return "dataflow";
+  case stream::RecordType::environment:
+    return "environment";
   }
   return {};
 }
@@ -75,24 +78,11 @@ template <class E> E enum_from(uint8_t value, E last) {
   return value <= static_cast<uint8_t>(last) ? static_cast<E>(value) : E{};
 }
 
-std::string format_uuid(const uint8_t (&bytes)[16], bool mig) {
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string text = mig ? "MIG-" : "GPU-";
-  for (size_t i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) {
-      text += '-';
-    }
-    text += hex[bytes[i] >> 4];
-    text += hex[bytes[i] & 0xf];
-  }
-  return text;
-}
-
 std::string as_string(std::span<const std::byte> bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
-std::vector<std::string> split_command_line(std::span<const std::byte> bytes) {
+std::vector<std::string> split_nul_separated(std::span<const std::byte> bytes) {
   std::vector<std::string> arguments;
   std::string_view rest(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   while (!rest.empty()) {
@@ -308,6 +298,8 @@ private:
       return parse_tool_event(payload);
     case stream::RecordType::dataflow:
       return parse_dataflow(payload);
+    case stream::RecordType::environment:
+      return parse_environment(payload);
     }
     // A newer writer's record type: skipped, so that old readers still read new streams.
     ++unknown_records_;
@@ -322,7 +314,7 @@ private:
     p.pid = record.pid;
     p.parent_pid = record.parent_pid;
     p.injection_start_ns = record.start_ns;
-    p.command = split_command_line(payload.subspan(sizeof(record)));
+    p.command = split_nul_separated(payload.subspan(sizeof(record)));
     saw_time(record.start_ns);
   }
 
@@ -569,6 +561,18 @@ private:
       trace_.dataflow.push_back({record.correlation_id, record.previous_correlation_id, process_});
   }
 
+  // The process's launcher variables give its rank; an entry without '=' is skipped.
+  void parse_environment(std::span<const std::byte> payload) {
+    std::vector<std::pair<std::string, std::string>> variables;
+    for (const auto& entry : split_nul_separated(payload)) {
+      const size_t equals = entry.find('=');
+      if (equals != std::string::npos) {
+        variables.emplace_back(entry.substr(0, equals), entry.substr(equals + 1));
+      }
+    }
+    process().rank = rank_from_variables(variables);
+  }
+
   void parse_tool_event(std::span<const std::byte> payload) {
     stream::ToolEventRecord record;
     if (read_fixed(payload, record)) {
@@ -707,6 +711,19 @@ private:
 };
 
 } // namespace
+
+std::string format_uuid(const uint8_t (&bytes)[16], bool mig) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string text = mig ? "MIG-" : "GPU-";
+  for (size_t i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) {
+      text += '-';
+    }
+    text += hex[bytes[i] >> 4];
+    text += hex[bytes[i] & 0xf];
+  }
+  return text;
+}
 
 StreamReadResult read_stream(std::span<const std::byte> bytes, const std::string& source, Trace& trace,
                              const ReleaseBytes& release) {

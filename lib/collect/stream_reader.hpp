@@ -24,6 +24,10 @@ struct StreamReadResult {
   uint32_t process = 0;
 };
 
+// A device UUID as nvidia-smi and CUDA_VISIBLE_DEVICES write it: "GPU-…", or "MIG-…" for a MIG
+// instance.
+[[nodiscard]] std::string format_uuid(const uint8_t (&bytes)[16], bool mig);
+
 // Called with byte ranges of the stream that the parser is done with (a mapped file drops them).
 using ReleaseBytes = std::function<void(size_t from, size_t to)>;
 

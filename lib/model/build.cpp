@@ -9,6 +9,7 @@
 
 #include "model/build.hpp"
 
+#include "model/clock.hpp"
 #include "model/counters.hpp"
 
 #include <algorithm>
@@ -38,77 +39,10 @@ template <typename T> uint64_t median_of(std::vector<T>& v) {
   return *mid;
 }
 
-// Maps trace timestamps to offsets from the target's start, with the intervals in which
-// brrr held the program up cut out, and everything clamped into the run.
-class Clock {
-public:
-  Clock(uint64_t start_ns, uint64_t end_ns, const std::vector<ToolEvent>& tool_events) : start_ns_(start_ns) {
-    // A cut is clipped to the run's start: the part before it is not on the timeline, and
-    // subtracting it would take offsets below zero.
-    for (const auto& e : tool_events)
-      if (e.end_ns > std::max(e.start_ns, start_ns)) cuts_.emplace_back(std::max(e.start_ns, start_ns), e.end_ns);
-    std::sort(cuts_.begin(), cuts_.end());
-    // Merge overlapping cuts so that none is subtracted twice.
-    std::vector<std::pair<uint64_t, uint64_t>> merged;
-    for (const auto& c : cuts_) {
-      if (!merged.empty() && c.first <= merged.back().second)
-        merged.back().second = std::max(merged.back().second, c.second);
-      else
-        merged.push_back(c);
-    }
-    cuts_ = std::move(merged);
-    cut_before_.reserve(cuts_.size() + 1);
-    uint64_t total = 0;
-    cut_before_.push_back(0);
-    for (const auto& c : cuts_) cut_before_.push_back(total += c.second - c.first);
-    end_ns_ = std::max(end_ns, start_ns);
-  }
-
-  void extend_to(uint64_t t) { end_ns_ = std::max(end_ns_, t); }
-
-  [[nodiscard]] uint64_t offset(uint64_t t) const {
-    t = std::clamp(t, start_ns_, end_ns_);
-    // Cuts that end at or before t count whole; a cut containing t counts up to t.
-    auto it = std::upper_bound(cuts_.begin(), cuts_.end(), t,
-                               [](uint64_t v, const std::pair<uint64_t, uint64_t>& c) { return v < c.first; });
-    const auto i = static_cast<std::size_t>(it - cuts_.begin());
-    uint64_t cut = cut_before_[i];
-    if (i > 0 && t < cuts_[i - 1].second) cut -= cuts_[i - 1].second - t;
-    return t - start_ns_ - cut;
-  }
-
-  [[nodiscard]] uint64_t wall_ns() const { return offset(end_ns_); }
-  // The cut time inside the run, up to its (possibly extended) end: cuts past the end
-  // took nothing from the wall time.
-  [[nodiscard]] uint64_t cut_ns() const { return end_ns_ - start_ns_ - wall_ns(); }
-
-private:
-  uint64_t start_ns_;
-  uint64_t end_ns_ = 0;
-  std::vector<std::pair<uint64_t, uint64_t>> cuts_;
-  std::vector<uint64_t> cut_before_;
-};
-
-enum class Source : uint8_t { kernel, copy, set };
-
 uint32_t saturate(uint64_t ns) { return static_cast<uint32_t>(std::min<uint64_t>(ns, UINT32_MAX)); }
 
 // No activity before (or after) a gap.
 constexpr uint32_t no_activity = UINT32_MAX;
-
-// One GPU activity on the run's timeline; owner indexes kernel groups first, then
-// transfer groups. The event's source and index share 32 bits, so that a million launches
-// take 24 MB here.
-struct Activity {
-  uint64_t start = 0;
-  uint64_t end = 0;
-  uint32_t owner = 0;
-  uint32_t source_and_event = 0;
-
-  static constexpr uint32_t event_bits = 30;
-  [[nodiscard]] Source source() const { return static_cast<Source>(source_and_event >> event_bits); }
-  [[nodiscard]] uint32_t event() const { return source_and_event & ((1u << event_bits) - 1); }
-};
 
 // A gap kept for the report's list of the longest ones.
 struct LongGap {
@@ -213,8 +147,8 @@ std::vector<ToolEvent> tool_cuts(const Trace& trace, const KernelTimes& times) {
 
 class Builder {
 public:
-  Builder(const Trace& trace, const LaunchFacts& launch, const GapLimits& limits)
-      : trace_(trace), launch_(launch), limits_(limits), times_(trace),
+  Builder(const Trace& trace, const LaunchFacts& launch, const GapLimits& limits, TimelineDetail* detail)
+      : trace_(trace), launch_(launch), limits_(limits), detail_(detail), times_(trace),
         clock_(launch.start_ns, launch.end_ns, tool_cuts(trace, times_)) {}
 
   Run build() {
@@ -232,6 +166,10 @@ public:
     attach_counters();
     order_groups();
     describe_processes_and_gpus();
+    if (detail_) {
+      detail_->clock = clock_;
+      detail_->activities = std::move(activities_);
+    }
     return std::move(run_);
   }
 
@@ -332,7 +270,7 @@ private:
     }
   }
 
-  void add_activity(uint64_t start, uint64_t end, uint32_t owner, Source source, std::size_t event) {
+  void add_activity(uint64_t start, uint64_t end, uint32_t owner, ActivitySource source, std::size_t event) {
     Activity a{clock_.offset(start), clock_.offset(std::max(start, end)), owner,
                (static_cast<uint32_t>(source) << Activity::event_bits) | static_cast<uint32_t>(event)};
     if (a.end > a.start) activities_.push_back(a);
@@ -343,12 +281,13 @@ private:
     activities_.reserve(trace_.kernels.size() + trace_.copies.size() + trace_.sets.size());
     for (std::size_t i = 0; i < trace_.kernels.size(); ++i)
       if (const auto times = times_.of(trace_.kernels[i]))
-        add_activity(times->first, times->second, kernel_group_of_[i], Source::kernel, i);
+        add_activity(times->first, times->second, kernel_group_of_[i], ActivitySource::kernel, i);
     for (std::size_t i = 0; i < trace_.copies.size(); ++i)
-      add_activity(trace_.copies[i].start_ns, trace_.copies[i].end_ns, kernel_groups + copy_group_of_[i], Source::copy,
-                   i);
+      add_activity(trace_.copies[i].start_ns, trace_.copies[i].end_ns, kernel_groups + copy_group_of_[i],
+                   ActivitySource::copy, i);
     for (std::size_t i = 0; i < trace_.sets.size(); ++i)
-      add_activity(trace_.sets[i].start_ns, trace_.sets[i].end_ns, kernel_groups + set_group_of_[i], Source::set, i);
+      add_activity(trace_.sets[i].start_ns, trace_.sets[i].end_ns, kernel_groups + set_group_of_[i],
+                   ActivitySource::set, i);
     std::sort(activities_.begin(), activities_.end(), [](const Activity& a, const Activity& b) {
       return a.start != b.start ? a.start < b.start : a.end < b.end;
     });
@@ -365,6 +304,10 @@ private:
     for (const auto& s : trace_.syncs)
       if (s.kind != SyncKind::stream_wait_event)
         syncs_.emplace_back(clock_.offset(s.end_ns), clock_.offset(s.start_ns));
+    // The collector records synchronize calls as API calls (streams of earlier versions have
+    // synchronization records instead; either says when the host blocked).
+    for (const auto& a : trace_.apis)
+      if (a.kind == ApiKind::synchronize) syncs_.emplace_back(clock_.offset(a.end_ns), clock_.offset(a.start_ns));
     std::sort(syncs_.begin(), syncs_.end());
     const uint64_t wall = run_.timeline.wall_ns;
     uint64_t busy_end = 0;
@@ -393,6 +336,7 @@ private:
     const IdleCause cause = classify_gap(start, end, previous, next);
     gap_causes_.push_back(cause);
     const uint64_t duration = end - start;
+    if (detail_) detail_->gaps.push_back({start, duration, cause});
     evidence_.gap_ns[static_cast<std::size_t>(cause)].push_back(duration);
     // A min-heap of the longest gaps: the shortest of them is on top, to be replaced.
     auto shorter = [](const LongGap& a, const LongGap& b) {
@@ -420,12 +364,12 @@ private:
   ActivityInfo info(const Activity& a) const {
     ActivityInfo out;
     switch (a.source()) {
-    case Source::kernel: {
+    case ActivitySource::kernel: {
       const auto& k = trace_.kernels[a.event()];
       out = {k.process, k.correlation_id, false, false, false, k.queued_ns};
       break;
     }
-    case Source::copy: {
+    case ActivitySource::copy: {
       const auto& c = trace_.copies[a.event()];
       out = {c.process,
              c.correlation_id,
@@ -435,7 +379,7 @@ private:
              0};
       break;
     }
-    case Source::set: {
+    case ActivitySource::set: {
       const auto& s = trace_.sets[a.event()];
       out = {s.process, s.correlation_id, true, !s.async, false, 0};
       break;
@@ -809,6 +753,9 @@ private:
       sorted.push_back(std::move(run_.kernels[order[i]]));
     }
     run_.kernels = std::move(sorted);
+    if (detail_)
+      for (auto& a : activities_)
+        if (a.owner < n) a.owner = new_index[a.owner];
     for (auto& s : run_.successions) {
       s.from = new_index[s.from];
       s.to = new_index[s.to];
@@ -831,6 +778,7 @@ private:
       s.problem = t.stream_problem;
       s.dropped_records = t.dropped_records;
       s.warnings = t.warnings;
+      s.rank = t.rank;
       run_.processes.push_back(std::move(s));
       run_.collection.dropped_records += t.dropped_records;
       if (!t.stream_complete)
@@ -882,8 +830,9 @@ private:
   const Trace& trace_;
   const LaunchFacts& launch_;
   const GapLimits& limits_;
+  TimelineDetail* detail_;
   KernelTimes times_;
-  Clock clock_;
+  RunClock clock_;
   Run run_;
   std::vector<uint32_t> kernel_group_of_;
   std::vector<uint32_t> copy_group_of_;
@@ -901,8 +850,9 @@ private:
 
 } // namespace
 
-Run build_run(const Trace& trace, const LaunchFacts& launch, const GapLimits& limits) {
-  return Builder(trace, launch, limits).build();
+Run build_run(const Trace& trace, const LaunchFacts& launch, const GapLimits& limits, TimelineDetail* detail) {
+  if (detail) *detail = {};
+  return Builder(trace, launch, limits, detail).build();
 }
 
 } // namespace brrr

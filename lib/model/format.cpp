@@ -44,6 +44,7 @@ std::string format_bytes(double bytes) { return with_prefix(bytes, "B"); }
 std::string format_bandwidth(double bytes_per_s) { return with_prefix(bytes_per_s, "B/s"); }
 std::string format_flop_rate(double flops_per_s) { return with_prefix(flops_per_s, "FLOP/s"); }
 std::string format_flops(double flops) { return with_prefix(flops, "FLOP"); }
+std::string format_rate(double per_s, const char* unit) { return with_prefix(per_s, unit); }
 
 std::string format_count(double n) {
   if (std::fabs(n) < 10000) return fmt::format("{:.0f}", n);
@@ -55,6 +56,10 @@ std::string format_count(double n) {
     out += digits[i];
   }
   return n < 0 ? "-" + out : out;
+}
+
+std::string format_signed_duration(int64_t ns) {
+  return (ns > 0 ? "+" : "") + format_duration(static_cast<double>(ns));
 }
 
 std::string format_percent(double fraction) {

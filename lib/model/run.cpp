@@ -1,5 +1,7 @@
 #include "model/run.hpp"
 
+#include <cstring>
+
 namespace brrr {
 
 namespace {
@@ -18,6 +20,11 @@ constexpr std::array<std::string_view, 6> memory_kind_names{"unknown", "pageable
                                                             "device",  "array",    "managed"};
 
 } // namespace
+
+std::string signal_name(int signal) {
+  const char* abbrev = sigabbrev_np(signal);
+  return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(signal);
+}
 
 std::string_view to_string(IdleCause c) { return idle_cause_names[static_cast<std::size_t>(c)]; }
 std::optional<IdleCause> parse_idle_cause(std::string_view s) { return parse_by_name<IdleCause>(s, idle_cause_names); }

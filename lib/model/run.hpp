@@ -28,6 +28,9 @@ struct ExitStatus {
   bool operator==(const ExitStatus&) const = default;
 };
 
+// "SIGTERM", or "signal N" for a number without a name.
+[[nodiscard]] std::string signal_name(int signal);
+
 struct RunInfo {
   std::string tool_version;
   std::vector<std::string> command;
@@ -39,6 +42,9 @@ struct RunInfo {
   std::vector<std::string> incomplete_reasons;
   // The target process's peak resident memory, as the kernel reported it at its exit.
   uint64_t target_peak_rss_bytes = 0;
+  // The rank brrr itself ran as, when a launcher started it (torchrun, mpirun, srun ... brrr
+  // profile): the report is then one rank's.
+  std::optional<RankInfo> rank;
   bool operator==(const RunInfo&) const = default;
 };
 
@@ -65,6 +71,8 @@ struct ProcessSummary {
   std::string problem;
   uint64_t dropped_records = 0;
   std::vector<std::string> warnings;
+  // The process's rank, from its own environment (brrr outside the launcher sees every rank).
+  std::optional<RankInfo> rank;
   bool operator==(const ProcessSummary&) const = default;
 };
 

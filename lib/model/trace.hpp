@@ -6,6 +6,7 @@
 // launcher's own start and end times can be compared directly.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,22 @@ struct Dim3 {
 
   auto operator<=>(const Dim3&) const = default;
   [[nodiscard]] uint64_t count() const { return uint64_t{x} * y * z; }
+};
+
+// A process's place in a multi-process job, as its launcher's environment variables state it
+// (collect/rank_variables.hpp).
+struct RankInfo {
+  // The launcher whose variables named the rank: torchrun, torch (RANK without torchrun's
+  // marker), openmpi, pmi, slurm, or local (LOCAL_RANK alone).
+  std::string launcher;
+  // The variable the rank was read from, e.g. "RANK".
+  std::string variable;
+  uint32_t rank = 0;
+  // The rank among the job's processes on the same host; empty when the launcher did not say.
+  std::optional<uint32_t> local_rank;
+  // How many processes the job has; empty when the launcher did not say.
+  std::optional<uint32_t> world_size;
+  bool operator==(const RankInfo&) const = default;
 };
 
 // One process that loaded the injection library (the target, or a process it forked or
@@ -42,6 +59,8 @@ struct ProcessTrace {
   uint64_t dropped_records = 0;
   // Problems the library met inside the process, one line each (a CUPTI call that failed).
   std::vector<std::string> warnings;
+  // Its rank, when a launcher's variables were set in its environment.
+  std::optional<RankInfo> rank;
 };
 
 struct DeviceTrace {

@@ -2,6 +2,7 @@
 // that matter, the suggestions with their savings, and what will not help. Fits `width`
 // columns; colors only when asked.
 
+#include "render/layout.hpp"
 #include "render/render.hpp"
 
 #include "model/format.hpp"
@@ -10,55 +11,26 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
 
 namespace brrr {
 
+std::string exit_text(const ExitStatus& e) {
+  switch (e.kind) {
+  case ExitStatus::Kind::exited:
+    return fmt::format("exit status {}", e.code);
+  case ExitStatus::Kind::signaled:
+    return fmt::format("killed by signal {}", e.signal);
+  case ExitStatus::Kind::not_started:
+    return "did not start";
+  case ExitStatus::Kind::unknown:
+    break;
+  }
+  return "exit status unknown";
+}
+
 namespace {
 
-// Columns a UTF-8 string takes: one per code point (brrr prints no wide characters).
-std::size_t display_width(std::string_view s) {
-  return static_cast<std::size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; }));
-}
-
-std::string pad_right(std::string s, std::size_t width) {
-  const std::size_t w = display_width(s);
-  if (w < width) s.append(width - w, ' ');
-  return s;
-}
-
-std::string pad_left(const std::string& s, std::size_t width) {
-  const std::size_t w = display_width(s);
-  return w < width ? std::string(width - w, ' ') + s : s;
-}
-
-// Cuts to `width` columns, marking the cut with an ellipsis.
-std::string clip(const std::string& s, std::size_t width) {
-  if (display_width(s) <= width) return s;
-  std::string out;
-  std::size_t columns = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if ((s[i] & 0xC0) != 0x80 && ++columns > width - 1) break;
-    out += s[i];
-  }
-  return out + "…";
-}
-
-class Style {
-public:
-  explicit Style(bool color) : color_(color) {}
-  [[nodiscard]] std::string bold(const std::string& s) const { return wrap_in("1", s); }
-  [[nodiscard]] std::string dim(const std::string& s) const { return wrap_in("2", s); }
-  [[nodiscard]] std::string severity(Severity sev, const std::string& s) const {
-    return wrap_in(sev == Severity::high ? "1;31" : sev == Severity::medium ? "33" : "36", s);
-  }
-
-private:
-  [[nodiscard]] std::string wrap_in(const char* code, const std::string& s) const {
-    return color_ ? fmt::format("\033[{}m{}\033[0m", code, s) : s;
-  }
-  bool color_;
-};
+using namespace layout;
 
 std::string bar(double fraction, std::size_t width, bool unicode) {
   const double cells = std::clamp(fraction, 0.0, 1.0) * static_cast<double>(width);
@@ -81,29 +53,6 @@ std::string bar(double fraction, std::size_t width, bool unicode) {
   return out;
 }
 
-std::string command_line(const std::vector<std::string>& command) {
-  std::string out;
-  for (const auto& arg : command) {
-    if (!out.empty()) out += ' ';
-    out += arg.find(' ') != std::string::npos ? "'" + arg + "'" : arg;
-  }
-  return out;
-}
-
-std::string exit_text(const ExitStatus& e) {
-  switch (e.kind) {
-  case ExitStatus::Kind::exited:
-    return fmt::format("exit status {}", e.code);
-  case ExitStatus::Kind::signaled:
-    return fmt::format("killed by signal {}", e.signal);
-  case ExitStatus::Kind::not_started:
-    return "did not start";
-  case ExitStatus::Kind::unknown:
-    break;
-  }
-  return "exit status unknown";
-}
-
 void header(std::string& out, const Report& r, const RenderOptions& o, const Style& s) {
   const Run& run = r.run;
   std::string gpu = run.gpus.empty() ? "no GPU recorded" : run.gpus.front().name;
@@ -115,11 +64,7 @@ void header(std::string& out, const Report& r, const RenderOptions& o, const Sty
                   exit_text(run.info.exit));
   if (!run.info.complete) line += " · INCOMPLETE";
   out += s.dim(clip(line, o.width)) + "\n";
-  if (r.profile)
-    out += s.dim(clip(fmt::format("roofs: {} ({} ceilings)", r.profile->name,
-                                  r.analysis.ceilings == Ceilings::measured ? "measured" : "datasheet"),
-                      o.width)) +
-           "\n";
+  if (r.profile) out += s.dim(clip("roofs: " + roofs_label(r), o.width)) + "\n";
   out += "\n";
 }
 
@@ -129,6 +74,14 @@ void verdict(std::string& out, const Report& r, const RenderOptions& o, const St
   out += wrap(v.headline, o.width, 2, 2) + "\n";
   for (const auto& note : v.notes) out += wrap(note, o.width, 2, 2) + "\n";
   out += "\n";
+}
+
+// The roofline drawn with characters, under the verdict, when asked for.
+void roofline(std::string& out, const Report& r, const RenderOptions& o, const Style& s) {
+  if (!o.roofline) return;
+  out += s.bold("ROOFLINE") + s.dim("  (FLOP/s against FLOP per DRAM byte, log-log; the kernels with the most time)") +
+         "\n";
+  out += render_terminal_roofline(r, o) + "\n";
 }
 
 void attribution(std::string& out, const Report& r, const RenderOptions& o, const Style& s) {
@@ -142,14 +95,17 @@ void attribution(std::string& out, const Report& r, const RenderOptions& o, cons
            pad_left(format_percent(a.fraction(ns)), 5) + pad_left(format_duration(static_cast<double>(ns)), 10) +
            (show_gpu ? pad_left(format_percent(g.fraction(gpu_ns)), 9) : std::string()) + "\n";
   };
-  for (auto regime : {Regime::compute, Regime::memory, Regime::overhead, Regime::unknown}) {
+  for (auto regime : all_regimes) {
     const uint64_t ns = a.regime_ns(regime);
-    if (ns == 0 && regime == Regime::unknown) continue;
+    if (ns == 0 && (regime == Regime::unknown || regime == Regime::communication)) continue;
     row(std::string(to_string(regime)), ns, g.regime_ns(regime), true, 2);
+    // Compute and memory have one part each, and so has communication until ranks are compared.
+    const bool split =
+        regime == Regime::overhead || (regime == Regime::communication && a.get(Part::communication_wait) > 0);
     for (std::size_t i = 0; i < part_count; ++i) {
       const auto p = static_cast<Part>(i);
       if (regime_of(p) != regime || a.get(p) == 0) continue;
-      if (regime != Regime::overhead) continue; // compute and memory have one part each
+      if (!split) continue;
       const bool startup_or_teardown = p == Part::idle_startup || p == Part::idle_teardown;
       row(std::string(part_label(p)), a.get(p), g.get(p), !startup_or_teardown, 4);
     }
@@ -158,17 +114,14 @@ void attribution(std::string& out, const Report& r, const RenderOptions& o, cons
 }
 
 std::string class_label(const KernelAnalysis& a) {
+  if (a.bound == BoundClass::communication) return "comm";
   return a.bound == BoundClass::unknown ? "?" : std::string(to_string(a.bound));
 }
 
 void kernels(std::string& out, const Report& r, const RenderOptions& o, const Style& s) {
   const Run& run = r.run;
   if (run.kernels.empty()) return;
-  std::vector<std::size_t> order(run.kernels.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) {
-    return run.kernels[x].attributed_ns > run.kernels[y].attributed_ns;
-  });
+  const std::vector<std::size_t> order = kernels_by_time(run);
   const std::size_t shown = std::min(o.top, order.size());
   out += s.bold("TOP KERNELS") + s.dim(fmt::format("  ({} of {}, by time)", shown, order.size())) + "\n";
   const std::size_t name_width = o.width - 66;
@@ -187,7 +140,7 @@ void kernels(std::string& out, const Report& r, const RenderOptions& o, const St
                                             : format_bandwidth(a.achieved_dram_bytes_per_s);
       if (a.intensity)
         intensity = *a.intensity >= 100 ? fmt::format("{:.0f}", *a.intensity) : fmt::format("{:.2g}", *a.intensity);
-      if (a.bound != BoundClass::unknown) roof = format_percent(a.roof_fraction);
+      if (on_roofline(a.bound)) roof = format_percent(a.roof_fraction);
     }
     out += "  " + pad_right(clip(k.name, name_width - 1), name_width) +
            pad_left(format_count(static_cast<double>(k.launches)), 9) +
@@ -212,27 +165,6 @@ void kernels(std::string& out, const Report& r, const RenderOptions& o, const St
     }
   }
   out += "\n";
-}
-
-void findings(std::string& out, const Report& r, const RenderOptions& o, const Style& s) {
-  const Verdict& v = r.analysis.verdict;
-  if (!v.findings.empty()) {
-    out += s.bold("SUGGESTIONS") + s.dim("  (ranked by estimated saving)") + "\n";
-    for (std::size_t i = 0; i < v.findings.size(); ++i) {
-      const auto& f = v.findings[i];
-      out += fmt::format("  {}. {} {} — saves up to {} ({})\n", i + 1,
-                         s.severity(f.severity, fmt::format("[{}]", to_string(f.severity))), s.bold(f.rule_id),
-                         format_duration(static_cast<double>(f.saving_ns)), format_percent(f.saving_fraction));
-      out += wrap(f.message, o.width, 5, 5) + "\n";
-      out += wrap("→ " + f.suggestion, o.width, 7, 5) + "\n";
-    }
-    out += "\n";
-  }
-  if (!v.will_not_help.empty()) {
-    out += s.bold("WHAT WILL NOT HELP") + "\n";
-    for (const auto& w : v.will_not_help) out += wrap("- " + w, o.width, 4, 2) + "\n";
-    out += "\n";
-  }
 }
 
 void ranges(std::string& out, const Report& r, const RenderOptions& o, const Style& s) {
@@ -266,6 +198,26 @@ void ranges(std::string& out, const Report& r, const RenderOptions& o, const Sty
 
 } // namespace
 
+void layout::text_findings(std::string& out, const Verdict& v, const RenderOptions& o, const Style& s) {
+  if (!v.findings.empty()) {
+    out += s.bold("SUGGESTIONS") + s.dim("  (ranked by estimated saving)") + "\n";
+    for (std::size_t i = 0; i < v.findings.size(); ++i) {
+      const auto& f = v.findings[i];
+      out += fmt::format("  {}. {} {} — saves up to {} ({})\n", i + 1,
+                         s.severity(f.severity, fmt::format("[{}]", to_string(f.severity))), s.bold(f.rule_id),
+                         format_duration(static_cast<double>(f.saving_ns)), format_percent(f.saving_fraction));
+      out += wrap(f.message, o.width, 5, 5) + "\n";
+      out += wrap("→ " + f.suggestion, o.width, 7, 5) + "\n";
+    }
+    out += "\n";
+  }
+  if (!v.will_not_help.empty()) {
+    out += s.bold("WHAT WILL NOT HELP") + "\n";
+    for (const auto& w : v.will_not_help) out += wrap("- " + w, o.width, 4, 2) + "\n";
+    out += "\n";
+  }
+}
+
 std::string_view part_label(Part p) {
   switch (p) {
   case Part::compute:
@@ -278,6 +230,10 @@ std::string_view part_label(Part p) {
     return "host↔device copies";
   case Part::unclassified:
     return "kernels, no counters";
+  case Part::communication:
+    return "collectives";
+  case Part::communication_wait:
+    return "collectives: waiting";
   case Part::idle_startup:
     return "idle: startup";
   case Part::idle_launch:
@@ -327,9 +283,10 @@ std::string render_text(const Report& report, const RenderOptions& options) {
   std::string out;
   header(out, report, options, style);
   verdict(out, report, options, style);
+  roofline(out, report, options, style);
   attribution(out, report, options, style);
   kernels(out, report, options, style);
-  findings(out, report, options, style);
+  text_findings(out, report.analysis.verdict, options, style);
   ranges(out, report, options, style);
   while (out.size() >= 2 && out[out.size() - 1] == '\n' && out[out.size() - 2] == '\n') out.pop_back();
   return out;

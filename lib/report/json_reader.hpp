@@ -119,4 +119,7 @@ private:
   std::string path_;
 };
 
+// A GPU as a report's gpus[] and a calibration's measured.gpu hold it (lib/report/profiles.cpp).
+[[nodiscard]] GpuInfo gpu_from_json(const JsonReader& r);
+
 } // namespace brrr

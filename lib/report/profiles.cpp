@@ -26,10 +26,66 @@ Figure figure_from(const JsonReader& r) {
   return f;
 }
 
-nlohmann::json figure_to(const Figure& f) {
-  nlohmann::json j{{"value", f.value}, {"source", f.source}};
+using ojson = nlohmann::ordered_json;
+
+ojson figure_to(const Figure& f) {
+  ojson j{{"value", f.value}, {"source", f.source}};
   if (f.measured) j["measured"] = *f.measured;
   return j;
+}
+
+Calibration calibration_from(const JsonReader& r) {
+  Calibration c;
+  c.tool_version = r.at("tool_version").str();
+  c.date = r.at("date").str();
+  c.host = r.at("host").str();
+  c.duration_ns = r.at("duration_ns").u64();
+  c.gpu = gpu_from_json(r.at("gpu"));
+  c.max_memory_clock_mhz = r.at("max_memory_clock_mhz").u32();
+  c.driver_version = r.at("driver_version").str();
+  c.nvml = r.at("nvml").boolean();
+  if (auto statistic = r.at("statistic").str(); statistic != "best")
+    r.at("statistic").fail("unknown statistic '" + statistic + "' (expected best)");
+  for (const auto& [id, m] : r.at("ceilings").members()) {
+    CeilingMeasurement cm;
+    cm.id = id;
+    cm.value = m.at("value").number();
+    if (cm.value <= 0) m.at("value").fail("must be positive");
+    for (const auto& run : m.at("runs").items()) cm.runs.push_back(run.non_negative());
+    if (auto mhz = m.optional("sm_clock_mhz")) cm.sm_clock_mhz = mhz->u32();
+    if (auto mhz = m.optional("memory_clock_mhz")) cm.memory_clock_mhz = mhz->u32();
+    if (auto limits = m.optional("clock_limits")) cm.clock_limits = limits->strings();
+    c.ceilings.push_back(std::move(cm));
+  }
+  for (const auto& [id, reason] : r.at("skipped").members()) c.skipped.push_back({id, reason.str()});
+  c.warnings = r.at("warnings").strings();
+  c.sort();
+  return c;
+}
+
+ojson calibration_to(const Calibration& c) {
+  ojson ceilings = ojson::object();
+  for (const auto& m : c.ceilings) {
+    ojson j{{"value", m.value}, {"runs", m.runs}};
+    if (m.sm_clock_mhz) j["sm_clock_mhz"] = *m.sm_clock_mhz;
+    if (m.memory_clock_mhz) j["memory_clock_mhz"] = *m.memory_clock_mhz;
+    j["clock_limits"] = m.clock_limits;
+    ceilings[m.id] = std::move(j);
+  }
+  ojson skipped = ojson::object();
+  for (const auto& s : c.skipped) skipped[s.id] = s.reason;
+  return {{"tool_version", c.tool_version},
+          {"date", c.date},
+          {"host", c.host},
+          {"duration_ns", c.duration_ns},
+          {"gpu", gpu_to_json(c.gpu)},
+          {"max_memory_clock_mhz", c.max_memory_clock_mhz},
+          {"driver_version", c.driver_version},
+          {"nvml", c.nvml},
+          {"statistic", "best"},
+          {"ceilings", std::move(ceilings)},
+          {"skipped", std::move(skipped)},
+          {"warnings", c.warnings}};
 }
 
 // The scalar figures of a profile, in file order: one table for reading and writing.
@@ -80,12 +136,13 @@ HardwareProfile profile_from_json(const nlohmann::json& j, const std::string& so
     }
   }
   if (auto n = r.optional("notes")) p.notes = n->str();
+  if (auto m = r.optional("measured")) p.calibration = calibration_from(*m);
   p.origin = source;
   return p;
 }
 
-nlohmann::json profile_to_json(const HardwareProfile& p) {
-  nlohmann::json j;
+ojson profile_to_json(const HardwareProfile& p) {
+  ojson j;
   j["schema_version"] = profile_schema_version;
   j["id"] = p.id;
   j["name"] = p.name;
@@ -94,12 +151,39 @@ nlohmann::json profile_to_json(const HardwareProfile& p) {
   j["match_names"] = p.match_names;
   for (const auto& field : scalar_fields)
     if (const auto& f = p.*field.member) j[field.key] = figure_to(*f);
-  nlohmann::json peaks = nlohmann::json::object();
+  ojson peaks = ojson::object();
   for (const auto& [key, figure] : p.peak_flops_per_s)
     peaks[std::string(to_string(key.first))][std::string(to_string(key.second))] = figure_to(figure);
   j["peak_flops_per_s"] = std::move(peaks);
   if (!p.notes.empty()) j["notes"] = p.notes;
+  if (p.calibration) j["measured"] = calibration_to(*p.calibration);
   return j;
+}
+
+ojson gpu_to_json(const GpuInfo& g) {
+  return {{"id", g.id},
+          {"name", g.name},
+          {"uuid", g.uuid},
+          {"compute_capability", g.compute_capability},
+          {"sm_count", g.sm_count},
+          {"sm_clock_mhz", g.sm_clock_mhz},
+          {"memory_bytes", g.memory_bytes},
+          {"l2_bytes", g.l2_bytes},
+          {"mig", g.mig}};
+}
+
+GpuInfo gpu_from_json(const JsonReader& g) {
+  GpuInfo gpu;
+  gpu.id = g.at("id").u32();
+  gpu.name = g.at("name").str();
+  gpu.uuid = g.at("uuid").str();
+  gpu.compute_capability = g.at("compute_capability").str();
+  gpu.sm_count = g.at("sm_count").u32();
+  gpu.sm_clock_mhz = g.at("sm_clock_mhz").u32();
+  gpu.memory_bytes = g.at("memory_bytes").u64();
+  gpu.l2_bytes = g.at("l2_bytes").u64();
+  gpu.mig = g.at("mig").boolean();
+  return gpu;
 }
 
 HardwareProfile read_profile(const std::filesystem::path& path) {

@@ -17,7 +17,11 @@ inline constexpr int profile_schema_version = 1;
 
 // Throws InputError naming `source` and the offending field.
 [[nodiscard]] HardwareProfile profile_from_json(const nlohmann::json& j, const std::string& source);
-[[nodiscard]] nlohmann::json profile_to_json(const HardwareProfile& profile);
+// Keys in the order of the files in profiles/ (schema_version first), the calibration's
+// `measured` section last.
+[[nodiscard]] nlohmann::ordered_json profile_to_json(const HardwareProfile& profile);
+// A GPU as a report's gpus[] and a calibration's measured.gpu write it.
+[[nodiscard]] nlohmann::ordered_json gpu_to_json(const GpuInfo& gpu);
 [[nodiscard]] HardwareProfile read_profile(const std::filesystem::path& path);
 
 // The profiles built into this brrr (from profiles/*.json in the source tree).

@@ -14,6 +14,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace brrr {
 
@@ -22,6 +23,9 @@ struct Report {
   std::optional<HardwareProfile> profile;
   // Why no profile applies (an unknown GPU, no GPU at all), when profile is empty.
   std::string profile_missing_reason;
+  // Why the roofs use the ceilings they do (analysis.ceilings): which calibration, or why
+  // none (docs/calibrate.md).
+  std::string ceilings_reason;
   Analysis analysis;
 };
 
@@ -48,6 +52,13 @@ public:
 // The same checks on text already read; `source` names it in the errors.
 [[nodiscard]] nlohmann::json parse_json_text(const std::string& text, const std::string& source);
 [[nodiscard]] Report read_report(const std::filesystem::path& path);
+// Reads a report and analyses it again, as brrr explain and brrr diff show it: against the
+// hardware profile in `profile` when one is given, else against the report's own.
+[[nodiscard]] Report read_analysed_report(const std::filesystem::path& path, const std::filesystem::path& profile = {});
+
+// Derives the analysis again from the run, with the report's hardware profile and ceilings:
+// what every reader of a saved report does before using it.
+void reanalyse(Report& report);
 
 // Writes `text` to `path` atomically: into a temporary file in the same folder, flushed to
 // disk, then given its name (and the folder flushed), so that a reader never sees half a file
@@ -55,12 +66,18 @@ public:
 // file unless `overwrite`, and never replaces anything but a regular file. Throws
 // std::runtime_error naming the file and the system's reason.
 void write_file_atomically(const std::filesystem::path& path, const std::string& text, bool overwrite);
+// The same for a file made piece by piece, too large to hold as one string: `produce` hands
+// each piece to the function it is given, in order. An exception from `produce` leaves no file.
+using WriteChunk = std::function<void(std::string_view)>;
+void write_file_atomically(const std::filesystem::path& path, const std::function<void(const WriteChunk&)>& produce,
+                           bool overwrite);
 
-// The same, under the first of the names `name(1)`, `name(2)`, ... (all in one folder) that is
-// free when the file is placed: writers running at once in one folder each get a name of
-// their own, and none replaces a file. Returns the name used.
-std::filesystem::path write_file_under_free_name(const std::function<std::filesystem::path(int)>& name,
-                                                 const std::string& text);
+// Writes `text` atomically to the first of <stem>.json, <stem>-2.json, <stem>-3.json, ... that
+// does not exist, and returns that path. The name is claimed with link(2), so two processes
+// writing the same stem at once (two ranks of a job, two runs of one program in one folder)
+// never replace each other's file: the second moves on to the next number. Throws
+// std::runtime_error.
+[[nodiscard]] std::filesystem::path write_numbered_file(const std::string& stem, const std::string& text);
 
 // Throws std::runtime_error, as the writers would, when no file can be created in the folder
 // that `path` would be written to (read-only, missing, out of space for a new file), so that a

@@ -2,6 +2,7 @@
 // included, for scripts; reading takes only the measured parts, checks them, and leaves the
 // analysis to be derived again.
 
+#include "report/json_parts.hpp"
 #include "report/json_reader.hpp"
 #include "report/profiles.hpp"
 #include "report/report.hpp"
@@ -12,7 +13,9 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -71,11 +74,6 @@ FlopCounts flops_from(const JsonReader& r) {
   return f;
 }
 
-std::string signal_name(int signal) {
-  const char* abbrev = sigabbrev_np(signal);
-  return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(signal);
-}
-
 ojson exit_json(const ExitStatus& e) {
   switch (e.kind) {
   case ExitStatus::Kind::exited:
@@ -110,13 +108,29 @@ ExitStatus exit_from(const JsonReader& r) {
   return e;
 }
 
-ojson attribution_json(const Attribution& a) {
-  ojson parts = ojson::object();
-  for (std::size_t i = 0; i < part_count; ++i) parts[std::string(to_string(static_cast<Part>(i)))] = a.ns[i];
-  ojson regimes = ojson::object();
-  for (auto r : {Regime::compute, Regime::memory, Regime::overhead, Regime::unknown})
-    regimes[std::string(to_string(r))] = a.regime_ns(r);
-  return {{"wall_ns", a.wall_ns}, {"parts_ns", parts}, {"regimes_ns", regimes}, {"gpu_busy_ns", a.gpu_busy_ns()}};
+ojson optional_u32(const std::optional<uint32_t>& v) { return v ? ojson(*v) : ojson(nullptr); }
+
+ojson rank_json(const std::optional<RankInfo>& rank) {
+  if (!rank) return nullptr;
+  return {{"launcher", rank->launcher},
+          {"variable", rank->variable},
+          {"rank", rank->rank},
+          {"local_rank", optional_u32(rank->local_rank)},
+          {"world_size", optional_u32(rank->world_size)}};
+}
+
+// Optional: reports written before ranks were recorded have no key, like a run without a launcher.
+std::optional<RankInfo> rank_from(const JsonReader& parent) {
+  const auto r = parent.optional("rank");
+  if (!r) return std::nullopt;
+  RankInfo rank;
+  rank.launcher = r->at("launcher").str();
+  rank.variable = r->at("variable").str();
+  rank.rank = r->at("rank").u32();
+  if (auto local = r->optional("local_rank")) rank.local_rank = local->u32();
+  if (auto size = r->optional("world_size")) rank.world_size = size->u32();
+  if (rank.world_size && *rank.world_size <= rank.rank) r->at("world_size").fail("must be larger than rank");
+  return rank;
 }
 
 ojson kernel_json(const KernelGroup& k, const KernelAnalysis* a) {
@@ -261,17 +275,6 @@ std::vector<std::pair<uint32_t, uint64_t>> pairs_from(const JsonReader& r, std::
   return out;
 }
 
-ojson finding_json(const Finding& f) {
-  return {{"rule", f.rule_id},
-          {"severity", std::string(to_string(f.severity))},
-          {"message", f.message},
-          {"suggestion", f.suggestion},
-          {"evidence", evidence_json(f.evidence)},
-          {"saving_ns", f.saving_ns},
-          {"saving_fraction", f.saving_fraction},
-          {"kernels", f.kernels}};
-}
-
 void check_attribution_sums(const Run& run, const JsonReader& r) {
   uint64_t sum = 0;
   for (const auto& k : run.kernels) sum += k.attributed_ns;
@@ -294,6 +297,36 @@ void check_attribution_sums(const Run& run, const JsonReader& r) {
 
 } // namespace
 
+nlohmann::ordered_json attribution_json(const Attribution& a) {
+  ojson parts = ojson::object();
+  for (std::size_t i = 0; i < part_count; ++i) parts[std::string(to_string(static_cast<Part>(i)))] = a.ns[i];
+  ojson regimes = ojson::object();
+  for (auto r : all_regimes) regimes[std::string(to_string(r))] = a.regime_ns(r);
+  return {{"wall_ns", a.wall_ns}, {"parts_ns", parts}, {"regimes_ns", regimes}, {"gpu_busy_ns", a.gpu_busy_ns()}};
+}
+
+nlohmann::ordered_json finding_json(const Finding& f) {
+  return {{"rule", f.rule_id},
+          {"severity", std::string(to_string(f.severity))},
+          {"message", f.message},
+          {"suggestion", f.suggestion},
+          {"evidence", evidence_json(f.evidence)},
+          {"saving_ns", f.saving_ns},
+          {"saving_fraction", f.saving_fraction},
+          {"kernels", f.kernels}};
+}
+
+nlohmann::ordered_json verdict_json(const Verdict& v) {
+  ojson findings = ojson::array();
+  for (const auto& f : v.findings) findings.push_back(finding_json(f));
+  return {{"regime", std::string(to_string(v.regime))},
+          {"regime_fraction", v.regime_fraction},
+          {"headline", v.headline},
+          {"findings", std::move(findings)},
+          {"will_not_help", v.will_not_help},
+          {"notes", v.notes}};
+}
+
 nlohmann::ordered_json report_to_json(const Report& report) {
   const Run& run = report.run;
   const Analysis& analysis = report.analysis;
@@ -303,6 +336,7 @@ nlohmann::ordered_json report_to_json(const Report& report) {
   j["run"] = {{"command", run.info.command},
               {"start_time", run.info.start_time},
               {"host", run.info.host},
+              {"rank", rank_json(run.info.rank)},
               {"exit", exit_json(run.info.exit)},
               {"complete", run.info.complete},
               {"incomplete_reasons", run.info.incomplete_reasons},
@@ -313,25 +347,18 @@ nlohmann::ordered_json report_to_json(const Report& report) {
                 {"end_ns", run.timeline.gpu_end_ns},
                 {"duration_ns", run.timeline.gpu_end_ns - run.timeline.gpu_begin_ns}}}};
   ojson gpus = ojson::array();
-  for (const auto& g : run.gpus)
-    gpus.push_back({{"id", g.id},
-                    {"name", g.name},
-                    {"uuid", g.uuid},
-                    {"compute_capability", g.compute_capability},
-                    {"sm_count", g.sm_count},
-                    {"sm_clock_mhz", g.sm_clock_mhz},
-                    {"memory_bytes", g.memory_bytes},
-                    {"l2_bytes", g.l2_bytes},
-                    {"mig", g.mig}});
+  for (const auto& g : run.gpus) gpus.push_back(gpu_to_json(g));
   j["gpus"] = std::move(gpus);
   if (report.profile) {
-    j["hardware_profile"] = profile_to_json(*report.profile);
+    // Through an unordered object: the profile's keys come out sorted (documented).
+    j["hardware_profile"] = json(profile_to_json(*report.profile));
     j["hardware_profile"]["origin"] = report.profile->origin;
   } else {
     j["hardware_profile"] = nullptr;
     j["hardware_profile_unavailable_reason"] = report.profile_missing_reason;
   }
   j["ceilings"] = analysis.ceilings == Ceilings::measured ? "measured" : "datasheet";
+  j["ceilings_reason"] = report.ceilings_reason;
   const auto& c = run.collection;
   j["collection"] = {{"counters_mode", c.counters_mode},
                      {"counters_available", c.counters_available},
@@ -352,19 +379,12 @@ nlohmann::ordered_json report_to_json(const Report& report) {
                          {"complete", p.complete},
                          {"problem", p.problem},
                          {"dropped_records", p.dropped_records},
-                         {"warnings", p.warnings}});
+                         {"warnings", p.warnings},
+                         {"rank", rank_json(p.rank)}});
   j["processes"] = std::move(processes);
   j["attribution"] = {{"process", attribution_json(analysis.process)},
                       {"gpu_active", attribution_json(analysis.gpu_active)}};
-  const auto& v = analysis.verdict;
-  ojson findings = ojson::array();
-  for (const auto& f : v.findings) findings.push_back(finding_json(f));
-  j["verdict"] = {{"regime", std::string(to_string(v.regime))},
-                  {"regime_fraction", v.regime_fraction},
-                  {"headline", v.headline},
-                  {"findings", std::move(findings)},
-                  {"will_not_help", v.will_not_help},
-                  {"notes", v.notes}};
+  j["verdict"] = verdict_json(analysis.verdict);
   ojson kernels = ojson::array();
   for (std::size_t i = 0; i < run.kernels.size(); ++i)
     kernels.push_back(kernel_json(run.kernels[i], i < analysis.kernels.size() ? &analysis.kernels[i] : nullptr));
@@ -426,6 +446,7 @@ Report report_from_json(const json& j, const std::string& source) {
   run.info.command = rr.at("command").strings();
   run.info.start_time = rr.at("start_time").str();
   run.info.host = rr.at("host").str();
+  run.info.rank = rank_from(rr);
   run.info.exit = exit_from(rr.at("exit"));
   run.info.complete = rr.at("complete").boolean();
   run.info.incomplete_reasons = rr.at("incomplete_reasons").strings();
@@ -436,19 +457,7 @@ Report report_from_json(const json& j, const std::string& source) {
   if (run.timeline.gpu_begin_ns > run.timeline.gpu_end_ns || run.timeline.gpu_end_ns > run.timeline.wall_ns)
     rr.at("gpu_active").fail("the GPU-active span must lie within the run");
 
-  for (const auto& g : r.at("gpus").items()) {
-    GpuInfo gpu;
-    gpu.id = g.at("id").u32();
-    gpu.name = g.at("name").str();
-    gpu.uuid = g.at("uuid").str();
-    gpu.compute_capability = g.at("compute_capability").str();
-    gpu.sm_count = g.at("sm_count").u32();
-    gpu.sm_clock_mhz = g.at("sm_clock_mhz").u32();
-    gpu.memory_bytes = g.at("memory_bytes").u64();
-    gpu.l2_bytes = g.at("l2_bytes").u64();
-    gpu.mig = g.at("mig").boolean();
-    run.gpus.push_back(std::move(gpu));
-  }
+  for (const auto& g : r.at("gpus").items()) run.gpus.push_back(gpu_from_json(g));
   if (auto p = r.optional("hardware_profile")) {
     report.profile = profile_from_json(p->json(), source + ": hardware_profile");
     if (auto origin = p->optional("origin")) report.profile->origin = origin->str();
@@ -478,6 +487,7 @@ Report report_from_json(const json& j, const std::string& source) {
     s.problem = p.at("problem").str();
     s.dropped_records = p.at("dropped_records").u64();
     s.warnings = p.at("warnings").strings();
+    s.rank = rank_from(p);
     run.processes.push_back(std::move(s));
   }
   for (const auto& k : r.at("kernels").items()) run.kernels.push_back(kernel_from(k));
@@ -519,6 +529,7 @@ Report report_from_json(const json& j, const std::string& source) {
   check_attribution_sums(run, r);
   if (auto ceilings = r.optional("ceilings"); ceilings && ceilings->str() == "measured")
     report.analysis.ceilings = Ceilings::measured;
+  if (auto reason = r.optional("ceilings_reason")) report.ceilings_reason = reason->str();
   return report;
 }
 
@@ -558,5 +569,164 @@ json read_json_file(const std::filesystem::path& path) {
 }
 
 Report read_report(const std::filesystem::path& path) { return report_from_json(read_json_file(path), path.string()); }
+
+void reanalyse(Report& report) {
+  report.analysis =
+      analyse(report.run, report.profile ? &*report.profile : nullptr, {report.analysis.ceilings, ClassifyLimits{}});
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+
+[[noreturn]] void fail(const fs::path& path, const std::string& what, int error) {
+  throw std::runtime_error(path.string() + ": " + what + " (" + std::strerror(error) + ")");
+}
+
+fs::path folder_of(const fs::path& path) { return path.has_parent_path() ? path.parent_path() : fs::path("."); }
+
+// Makes a new name in the folder durable: without this a crash right after the rename can
+// leave the folder without the file on some file systems. Best effort: not every file system
+// can flush a folder, and the file itself is already on disk.
+void sync_folder(const fs::path& folder) {
+  const int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  (void)::fsync(fd);
+  ::close(fd);
+}
+
+// What a producer writes to a temporary file ".<name>.XXXXXX" beside its destination (a rename
+// across file systems would not be atomic), fsync'd, with the mode of an ordinary file of the
+// user's; removed on destruction unless it was published under its name.
+class StagedFile {
+public:
+  StagedFile(const fs::path& path, const std::function<void(const WriteChunk&)>& produce) : folder_(folder_of(path)) {
+    std::string name = (folder_ / ("." + path.filename().string() + ".XXXXXX")).string();
+    const int fd = ::mkstemp(name.data());
+    if (fd < 0) fail(path, "cannot write in " + folder_.string(), errno);
+    temporary_ = std::move(name);
+    const WriteChunk write = [&](std::string_view chunk) {
+      std::size_t done = 0;
+      while (done < chunk.size()) {
+        const ssize_t n = ::write(fd, chunk.data() + done, chunk.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        // A regular file that takes no bytes is full.
+        if (n <= 0) fail(path, "cannot write", n == 0 ? ENOSPC : errno);
+        done += static_cast<std::size_t>(n);
+      }
+    };
+    // A constructor that throws runs no destructor: each failure removes the file itself.
+    try {
+      produce(write);
+      if (::fsync(fd) != 0) fail(path, "cannot write", errno);
+    } catch (...) {
+      ::close(fd);
+      ::unlink(temporary_.c_str());
+      throw;
+    }
+    if (::close(fd) != 0) {
+      const int err = errno;
+      ::unlink(temporary_.c_str());
+      fail(path, "cannot write", err);
+    }
+    // mkstemp creates the file 0600; a report is an ordinary file of the user's.
+    const mode_t mask = ::umask(0);
+    ::umask(mask);
+    ::chmod(temporary_.c_str(), 0666 & ~mask);
+  }
+  StagedFile(const StagedFile&) = delete;
+  StagedFile& operator=(const StagedFile&) = delete;
+  ~StagedFile() {
+    if (!temporary_.empty()) ::unlink(temporary_.c_str());
+  }
+
+  // Gives the file the name `path` unless that name exists. link(2) fails when the name exists,
+  // so no check-then-write race can replace another writer's file. Returns false when the name
+  // is taken; throws on other failures.
+  bool publish_new(const fs::path& path) {
+    if (::link(temporary_.c_str(), path.c_str()) == 0) {
+      ::unlink(temporary_.c_str());
+      temporary_.clear();
+      sync_folder(folder_);
+      return true;
+    }
+    const int err = errno;
+    if (err == EEXIST) return false;
+    // Some file systems have no hard links; there a check just before the rename must do.
+    if (err == EPERM || err == ENOTSUP || err == EOPNOTSUPP) {
+      std::error_code ec;
+      if (fs::exists(fs::symlink_status(path, ec))) return false;
+      publish_replacing(path);
+      return true;
+    }
+    fail(path, "cannot write", err);
+  }
+
+  // Gives the file the name `path`, replacing what is there.
+  void publish_replacing(const fs::path& path) {
+    if (::rename(temporary_.c_str(), path.c_str()) != 0) fail(path, "cannot write", errno);
+    temporary_.clear();
+    sync_folder(folder_);
+  }
+
+private:
+  fs::path folder_;
+  std::string temporary_;
+};
+
+std::runtime_error exists_error(const fs::path& path) {
+  return std::runtime_error(path.string() + ": exists; pass --force to overwrite it, or choose another name");
+}
+
+// The checks made before writing `path`: what exists there may be replaced.
+void check_replaceable(const fs::path& path, bool overwrite) {
+  std::error_code ec;
+  const auto status = fs::status(path, ec);
+  if (!fs::exists(status)) return;
+  if (!overwrite) throw exists_error(path);
+  // A device, a folder or a pipe is never replaced by a report (brrr runs as root in CI).
+  if (!fs::is_regular_file(status)) throw std::runtime_error(path.string() + ": is not a regular file");
+}
+
+} // namespace
+
+void write_file_atomically(const fs::path& path, const std::string& text, bool overwrite) {
+  write_file_atomically(
+      path, [&](const WriteChunk& write) { write(text); }, overwrite);
+}
+
+void write_file_atomically(const fs::path& path, const std::function<void(const WriteChunk&)>& produce,
+                           bool overwrite) {
+  check_replaceable(path, overwrite);
+  StagedFile staged(path, produce);
+  if (overwrite)
+    staged.publish_replacing(path);
+  else if (!staged.publish_new(path))
+    throw exists_error(path);
+}
+
+fs::path write_numbered_file(const std::string& stem, const std::string& text) {
+  // Far more than any folder of reports holds; a bound, so that a file system that reports
+  // every name as taken cannot keep brrr looping.
+  constexpr int most_names = 100'000;
+  fs::path path = stem + ".json";
+  StagedFile staged(path, [&](const WriteChunk& write) { write(text); });
+  for (int number = 2; !staged.publish_new(path); ++number) {
+    if (number > most_names)
+      throw std::runtime_error(stem + ".json: it and the next " + std::to_string(most_names - 1) +
+                               " numbered names are taken");
+    path = stem + "-" + std::to_string(number) + ".json";
+  }
+  return path;
+}
+
+void check_folder_writable(const fs::path& path) {
+  StagedFile probe(path, [](const WriteChunk&) {});
+}
+
+void check_writable(const fs::path& path, bool overwrite) {
+  check_replaceable(path, overwrite);
+  check_folder_writable(path);
+}
 
 } // namespace brrr

@@ -3,7 +3,7 @@
 // ignore SIGTERM, start 64 CUDA processes at once, or launch kernels for a long time. Each
 // must end with the right status and a report that says what happened.
 
-#include "gpu_helpers.hpp"
+#include "profiled.hpp"
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>

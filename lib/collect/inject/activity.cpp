@@ -1,13 +1,15 @@
 #include "collect/inject/activity.hpp"
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
+#include <time.h>
 
+#include <atomic>
+#include <cerrno>
 #include <chrono>
-#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
 
 #include "collect/inject/launch_apis.hpp"
 
@@ -28,24 +30,26 @@ constexpr auto flush_period = std::chrono::milliseconds(500);
 
 // X(kind, essential): the activity kinds enabled, without their CUPTI_ACTIVITY_KIND_ prefix;
 // the non-essential ones follow ActivityOptions::other_kinds. Not GRAPH_TRACE: it replaces the
-// per-kernel records of graph launches by one record per graph.
+// per-kernel records of graph launches by one record per graph. Not SYNCHRONIZATION: it costs
+// about 1.9 µs on every kernel launch, synchronizing or not (bench/results/trace-overhead-h100.md);
+// the synchronize calls' API records say when the host blocked.
 #define BRRR_ACTIVITY_KINDS(X)                                                                                         \
   X(DEVICE, true)                                                                                                      \
   X(CONCURRENT_KERNEL, true)                                                                                           \
   X(MEMCPY, false)                                                                                                     \
   X(MEMSET, false)                                                                                                     \
-  X(SYNCHRONIZATION, false)                                                                                            \
   X(MARKER, false)
 
 struct ActivityKind {
   CUpti_ActivityKind kind;
+  const char* name;
   const char* call;
   bool essential;
 };
 
 constexpr ActivityKind activity_kinds[] = {
 #define BRRR_ACTIVITY_KIND_ENTRY(kind, essential)                                                                      \
-  {CUPTI_ACTIVITY_KIND_##kind, "cuptiActivityEnable(CUPTI_ACTIVITY_KIND_" #kind ")", essential},
+  {CUPTI_ACTIVITY_KIND_##kind, #kind, "cuptiActivityEnable(CUPTI_ACTIVITY_KIND_" #kind ")", essential},
     BRRR_ACTIVITY_KINDS(BRRR_ACTIVITY_KIND_ENTRY)
 #undef BRRR_ACTIVITY_KIND_ENTRY
 };
@@ -53,9 +57,12 @@ constexpr ActivityKind activity_kinds[] = {
 struct ActivityState {
   const CuptiApi* api = nullptr;
   StreamWriter* writer = nullptr;
-  std::mutex flusher_mutex;
-  std::condition_variable flusher_wake;
-  bool stopping = false;
+  // Wakes the flusher early: posted at exit and from signal handlers (sem_post is
+  // async-signal-safe, unlike a condition variable).
+  sem_t flusher_wake;
+  std::atomic<bool> stopping{false};
+  // What the flusher runs instead of flushing when a signal handed it the end of the process.
+  std::atomic<void (*)()> exit_action{nullptr};
   pthread_t flusher{};
   bool flusher_running = false;
 };
@@ -318,18 +325,33 @@ void flush(const ActivityState& state, uint32_t flag) {
 
 void* run_flusher(void* argument) {
   auto& state = *static_cast<ActivityState*>(argument);
-  std::unique_lock lock(state.flusher_mutex);
-  while (!state.flusher_wake.wait_for(lock, flush_period, [&] { return state.stopping; })) {
-    lock.unlock();
+  while (true) {
+    timespec deadline{};
+    ::clock_gettime(CLOCK_REALTIME, &deadline);
+    const auto period_ns = std::chrono::nanoseconds(flush_period).count();
+    deadline.tv_nsec += period_ns % 1'000'000'000;
+    deadline.tv_sec += period_ns / 1'000'000'000 + deadline.tv_nsec / 1'000'000'000;
+    deadline.tv_nsec %= 1'000'000'000;
+    while (::sem_timedwait(&state.flusher_wake, &deadline) != 0 && errno == EINTR) {
+    }
+    if (void (*action)() = state.exit_action.load()) {
+      action(); // does not return
+    }
+    if (state.stopping.load()) {
+      return nullptr;
+    }
     flush(state, 0);
-    lock.lock();
   }
-  return nullptr;
 }
 
 // The flusher blocks every signal, so that the program's signal handlers keep running on the
 // program's own threads.
 void start_flusher(ActivityState& state) {
+  if (::sem_init(&state.flusher_wake, 0, 0) != 0) {
+    state.writer->warn(std::string("cannot start the flush thread: ") + std::strerror(errno) +
+                       ": records still held by CUPTI when the process crashes are lost");
+    return;
+  }
   sigset_t all_signals;
   sigset_t previous;
   ::sigfillset(&all_signals);
@@ -343,6 +365,17 @@ void start_flusher(ActivityState& state) {
   }
   ::pthread_setname_np(state.flusher, "brrr-flush");
   state.flusher_running = true;
+}
+
+// Whether a non-essential kind is asked for: "1" (all), "0" (none) or a comma-separated list.
+bool wanted(std::string_view selection, std::string_view kind) {
+  if (selection == "1") return true;
+  while (!selection.empty()) {
+    const size_t comma = selection.find(',');
+    if (selection.substr(0, comma) == kind) return true;
+    selection = comma == std::string_view::npos ? std::string_view() : selection.substr(comma + 1);
+  }
+  return false;
 }
 
 // Enables each launch-type call of one API; one warning sums up the failures.
@@ -384,13 +417,15 @@ void start_activity(const CuptiApi& api, StreamWriter& writer, const ActivityOpt
     succeeded("cuptiActivityEnableLatencyTimestamps", api.cuptiActivityEnableLatencyTimestamps(1));
   }
   for (const ActivityKind& kind : activity_kinds) {
-    if (kind.essential || options.other_kinds) {
+    if (kind.essential || wanted(options.other_kinds, kind.name)) {
       succeeded(kind.call, api.cuptiActivityEnable(kind.kind));
     }
   }
-  if (options.trace_api) {
+  if (options.runtime_api) {
     enable_calls(api, writer, "cuptiActivityEnableRuntimeApi", api.cuptiActivityEnableRuntimeApi, runtime_launch_apis,
                  std::size(runtime_launch_apis));
+  }
+  if (options.driver_api) {
     enable_calls(api, writer, "cuptiActivityEnableDriverApi", api.cuptiActivityEnableDriverApi, driver_launch_apis,
                  std::size(driver_launch_apis));
   }
@@ -402,12 +437,11 @@ void finish_activity() {
   if (state == nullptr) {
     return;
   }
-  {
-    const std::lock_guard lock(state->flusher_mutex);
-    state->stopping = true;
-  }
-  state->flusher_wake.notify_all();
-  if (state->flusher_running) {
+  state->stopping = true;
+  // On the flusher itself (the end of the process handed to it by a signal) there is nothing
+  // to wait for.
+  if (state->flusher_running && !::pthread_equal(::pthread_self(), state->flusher)) {
+    ::sem_post(&state->flusher_wake);
     ::pthread_join(state->flusher, nullptr);
     state->flusher_running = false;
   }
@@ -416,6 +450,15 @@ void finish_activity() {
   if (batch.active()) {
     add_dropped(batch, *state->api);
   }
+}
+
+bool hand_exit_to_flusher(void (*action)()) {
+  ActivityState* state = g_state;
+  if (state == nullptr || !state->flusher_running || state->stopping.load()) {
+    return false;
+  }
+  state->exit_action.store(action);
+  return ::sem_post(&state->flusher_wake) == 0;
 }
 
 } // namespace brrr::inject

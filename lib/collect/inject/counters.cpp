@@ -4,6 +4,7 @@
 #include <cupti_profiler_target.h>
 #include <cupti_range_profiler.h>
 #include <cupti_target.h>
+#include <cxxabi.h>
 #include <generated_nvtx_meta.h>
 #include <unistd.h>
 
@@ -16,6 +17,8 @@
 #include <vector>
 
 #include "collect/inject/driver.hpp"
+#include "collect/kernel_signature.hpp"
+#include "model/communication.hpp"
 #include "model/counters.hpp"
 
 namespace brrr::inject {
@@ -57,7 +60,9 @@ struct ChipConfig {
 };
 
 // The range profiler of one context, enabled at its first sampled launch and left enabled.
-// (Disabling it after each sample and enabling it again crashed inside CUPTI 13.0 on the H100.)
+// (Disabling it after each sample and enabling it again crashes the program inside CUPTI 13.0
+// on the H100, measured twice. While it is enabled, CUPTI hands over no activity buffer before
+// the forced flush at exit: inject.cpp's fatal-signal handler forces that flush for crashes.)
 struct ContextProfiler {
   CUcontext context = nullptr;
   ChipConfig* chip = nullptr;
@@ -65,16 +70,29 @@ struct ContextProfiler {
   CUpti_RangeProfiler_Object* object = nullptr;
 };
 
-// The 8-byte words of a kernel's parameters, as (parameter index, byte offset): where pointers
-// can be. Cached per function.
-using ParamWords = std::vector<std::pair<uint32_t, uint32_t>>;
+// An 8-byte word of a kernel's parameters, where a pointer can be.
+struct ParamWord {
+  uint32_t index = 0;  // the parameter
+  uint32_t offset = 0; // bytes into it
+  // The parameter points to const (known from a demangled signature): the kernel does not
+  // write through it, so what the next kernel reads there is not this one's output.
+  bool read_only = false;
+};
+// Cached per function.
+using ParamWords = std::vector<ParamWord>;
 
-// Argument values of the last launch on a stream that look like addresses, with their word
-// positions.
+// An argument value of a launch that looks like an address, with its word position.
+struct AddressArgument {
+  uint64_t value = 0;
+  uint16_t word = 0;
+  bool read_only = false;
+};
+
+// The address-like arguments of the last launch on a stream.
 struct LastLaunch {
   uint32_t correlation_id = 0;
   uint8_t count = 0;
-  std::array<std::pair<uint64_t, uint16_t>, 16> values{};
+  std::array<AddressArgument, 16> values{};
 };
 
 struct CountersState {
@@ -88,6 +106,8 @@ struct CountersState {
   // Set when counters turn out to be unavailable; every distinct kernel then gets a gap.
   std::string unavailable;
   std::unordered_map<CUfunction, ParamWords> param_words;
+  // The same for kernels launched through the runtime, per host function (the launch's symbol).
+  std::unordered_map<const void*, ParamWords> runtime_param_words;
   std::unordered_map<CUstream, LastLaunch> last_launch;
   // Dataflow records gathered, written in blocks: one write per launch would cost more than
   // the launch.
@@ -103,6 +123,12 @@ struct CountersState {
 
 // Never freed, like the rest of the library's state: callbacks may run until the end.
 CountersState* g_counters = nullptr;
+
+// Kernel replay runs a launch once per counter pass; a collective replayed on one rank would
+// wait for peers that run it once, and hang the job.
+constexpr const char* communication_gap_reason =
+    "a communication library's kernel (NCCL): not replayed for counters, because a collective replayed on one rank "
+    "would wait forever for the other ranks";
 
 // Per application thread: launch callbacks nest (a runtime launch calls the driver), and only
 // the outermost one samples.
@@ -451,21 +477,21 @@ const ParamWords& param_words(CountersState& s, CUfunction f) {
     size_t offset = 0;
     size_t size = 0;
     for (uint32_t i = 0; i < 1024 && d->cuFuncGetParamInfo(f, i, &offset, &size) == CUDA_SUCCESS; ++i)
-      for (size_t word = 0; word + 8 <= size; word += 8) it->second.emplace_back(i, static_cast<uint32_t>(word));
+      for (size_t word = 0; word + 8 <= size; word += 8) it->second.push_back({i, static_cast<uint32_t>(word), false});
   }
   return it->second;
 }
 
-// Compares a driver-level launch's arguments with the previous launch on its stream: a value
+// Compares a launch's arguments with the previous launch on its stream: a value
 // that looks like an address and sits in another position (cos(x→y) then cos(y→z): y moved
 // from the output to the input) means the previous kernel most likely wrote what this one
-// reads. Repeating the same arguments (cos_cos(x→z) twice) is not a link.
-void record_dataflow(CountersState& s, CUfunction f, CUstream stream, void** params, uint32_t correlation_id) {
-  if (f == nullptr || params == nullptr) return;
+// reads. Repeating the same arguments (cos_cos(x→z) twice) is not a link, and neither is an
+// address the previous kernel only read (cos(y→z) then cos(x→y) overwrites its input).
+void record_dataflow(CountersState& s, const ParamWords& words, CUstream stream, void** params,
+                     uint32_t correlation_id) {
+  if (words.empty() || params == nullptr) return;
   LastLaunch current;
   current.correlation_id = correlation_id;
-  const ParamWords& words = param_words(s, f);
-  if (words.empty()) return;
   // The first comparison is announced with a record of correlation id 0, so that the report
   // can tell "no link found" from "nothing compared".
   if (!s.dataflow_compared) {
@@ -476,17 +502,67 @@ void record_dataflow(CountersState& s, CUfunction f, CUstream stream, void** par
   constexpr uint64_t smallest_address = 1ull << 24;
   for (size_t w = 0; w < words.size() && current.count < current.values.size(); ++w) {
     uint64_t value = 0;
-    std::memcpy(&value, static_cast<const char*>(params[words[w].first]) + words[w].second, sizeof value);
-    if (value >= smallest_address) current.values[current.count++] = {value, static_cast<uint16_t>(w)};
+    std::memcpy(&value, static_cast<const char*>(params[words[w].index]) + words[w].offset, sizeof value);
+    if (value >= smallest_address)
+      current.values[current.count++] = {value, static_cast<uint16_t>(w), words[w].read_only};
   }
   LastLaunch& last = s.last_launch[stream];
   bool linked = false;
   for (uint8_t i = 0; i < current.count && !linked; ++i)
     for (uint8_t j = 0; j < last.count && !linked; ++j)
-      linked = current.values[i].first == last.values[j].first && current.values[i].second != last.values[j].second;
+      linked = current.values[i].value == last.values[j].value && current.values[i].word != last.values[j].word &&
+               !last.values[j].read_only;
   if (linked) s.dataflow.push_back({correlation_id, last.correlation_id});
   last = current;
   if (s.dataflow.size() >= 4096) write_dataflow(s);
+}
+
+// The parameter words of a kernel launched through the runtime: the driver's layout when the
+// runtime is a shared library that can name the kernel's function, else the pointer
+// parameters of its demangled signature (a runtime linked into the program).
+const ParamWords& runtime_param_words(CountersState& s, const void* function, const char* symbol) {
+  auto [it, inserted] = s.runtime_param_words.try_emplace(function);
+  if (!inserted) return it->second;
+  CUfunction f = nullptr;
+  if (const Runtime* r = runtime(); r != nullptr && r->cudaPeekAtLastError() == 0) {
+    if (r->cudaGetFuncBySymbol(&f, function) == 0 && f != nullptr)
+      it->second = param_words(s, f);
+    else
+      r->cudaGetLastError();
+  }
+  if (it->second.empty() && symbol != nullptr) {
+    int status = 0;
+    char* demangled = abi::__cxa_demangle(symbol, nullptr, nullptr, &status);
+    if (demangled != nullptr) {
+      for (const PointerParameter& p : pointer_parameters(demangled)) it->second.push_back({p.index, 0, p.read_only});
+      std::free(demangled);
+    }
+  }
+  return it->second;
+}
+
+void on_runtime_launch(CountersState& s, CUpti_CallbackId id, const CUpti_CallbackData& cb) {
+  const void* p = cb.functionParams;
+  if (p == nullptr) return;
+  switch (id) {
+  case CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernel_v7000:
+  case CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernel_ptsz_v7000:
+  case CUPTI_RUNTIME_TRACE_CBID_cudaLaunchCooperativeKernel_v9000:
+  case CUPTI_RUNTIME_TRACE_CBID_cudaLaunchCooperativeKernel_ptsz_v9000: {
+    const auto* a = static_cast<const cudaLaunchKernel_v7000_params*>(p);
+    return record_dataflow(s, runtime_param_words(s, a->func, cb.symbolName), reinterpret_cast<CUstream>(a->stream),
+                           a->args, t_launch_correlation);
+  }
+  case CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernelExC_v11060:
+  case CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernelExC_ptsz_v11060: {
+    const auto* a = static_cast<const cudaLaunchKernelExC_v11060_params*>(p);
+    return record_dataflow(s, runtime_param_words(s, a->func, cb.symbolName),
+                           a->config ? reinterpret_cast<CUstream>(a->config->stream) : nullptr, a->args,
+                           t_launch_correlation);
+  }
+  default:
+    return;
+  }
 }
 
 void on_driver_launch(CountersState& s, CUpti_CallbackId id, const CUpti_CallbackData& cb) {
@@ -496,12 +572,13 @@ void on_driver_launch(CountersState& s, CUpti_CallbackId id, const CUpti_Callbac
   case CUPTI_DRIVER_TRACE_CBID_cuLaunchKernel:
   case CUPTI_DRIVER_TRACE_CBID_cuLaunchKernel_ptsz: {
     const auto* a = static_cast<const cuLaunchKernel_params*>(p);
-    return record_dataflow(s, a->f, a->hStream, a->kernelParams, t_launch_correlation);
+    return record_dataflow(s, param_words(s, a->f), a->hStream, a->kernelParams, t_launch_correlation);
   }
   case CUPTI_DRIVER_TRACE_CBID_cuLaunchKernelEx:
   case CUPTI_DRIVER_TRACE_CBID_cuLaunchKernelEx_ptsz: {
     const auto* a = static_cast<const cuLaunchKernelEx_params*>(p);
-    return record_dataflow(s, a->f, a->config ? a->config->hStream : nullptr, a->kernelParams, t_launch_correlation);
+    return record_dataflow(s, param_words(s, a->f), a->config ? a->config->hStream : nullptr, a->kernelParams,
+                           t_launch_correlation);
   }
   default:
     return;
@@ -511,17 +588,25 @@ void on_driver_launch(CountersState& s, CUpti_CallbackId id, const CUpti_Callbac
 void on_launch(CUpti_CallbackDomain domain, CUpti_CallbackId id, const CUpti_CallbackData& cb) {
   CountersState& s = *g_counters;
   if (cb.callbackSite == CUPTI_API_ENTER) {
-    if (t_launch_depth++ == 0) t_launch_correlation = cb.correlationId;
-    if (domain == CUPTI_CB_DOMAIN_DRIVER_API) {
+    if (t_launch_depth++ > 0) return;
+    t_launch_correlation = cb.correlationId;
+    {
       std::lock_guard lock(s.mutex);
-      on_driver_launch(s, id, cb);
+      if (domain == CUPTI_CB_DOMAIN_DRIVER_API)
+        on_driver_launch(s, id, cb);
+      else
+        on_runtime_launch(s, id, cb);
     }
-    if (t_launch_depth > 1) return;
     if (!s.options.range.empty() && t_inside_range == 0) return;
     const KernelKey key = launch_key(domain, id, cb);
     if (t_sampled_enough.count(key) != 0) return;
     std::lock_guard lock(s.mutex);
     uint32_t& count = s.sampled[key];
+    if (cb.symbolName != nullptr && is_communication_kernel(cb.symbolName)) {
+      if (count++ == 0) add_gap(s, cb, communication_gap_reason);
+      t_sampled_enough.insert(key);
+      return;
+    }
     if (!s.unavailable.empty()) {
       if (count++ == 0) add_gap(s, cb, s.unavailable);
       t_sampled_enough.insert(key);

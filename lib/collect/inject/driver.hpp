@@ -17,4 +17,17 @@ struct Driver {
 // The driver's functions, or nullptr when the process has no libcuda loaded (yet).
 const Driver* driver();
 
+// The calls of the CUDA runtime that the process loaded as a shared library (PyTorch's, for
+// one) that turn a runtime launch's host function into the driver's CUfunction. A failed
+// lookup sets the runtime's per-thread last error, which the program reads after its launch:
+// callers look only while no error is pending and clear the one their lookup caused.
+struct Runtime {
+  int (*cudaGetFuncBySymbol)(CUfunction*, const void*) = nullptr;
+  int (*cudaPeekAtLastError)() = nullptr;
+  int (*cudaGetLastError)() = nullptr;
+};
+
+// nullptr while no such runtime is loaded, or when the program links the runtime statically.
+const Runtime* runtime();
+
 } // namespace brrr::inject

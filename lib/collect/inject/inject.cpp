@@ -11,14 +11,13 @@
 #include <dlfcn.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-
-#include <dlfcn.h>
 
 #include "collect/inject/activity.hpp"
 #include "collect/inject/counters.hpp"
@@ -62,17 +61,88 @@ void wait_for_queued_work() {
   if (d != nullptr && d->cuCtxGetCurrent(&context) == CUDA_SUCCESS && context != nullptr) d->cuCtxSynchronize();
 }
 
-// Hands every record over and ends the stream. A forked child that exits runs this too (it
-// inherited the registration): it must leave the parent's stream alone.
-void finish_at_exit() {
+// Hands every record over and ends the stream, once: at exit, or in the fatal-signal handler.
+// A forked child that exits runs this too (it inherited the registration): it must leave the
+// parent's stream alone.
+void finish_stream(bool wait_for_gpu) {
+  static std::atomic<bool> finished{false};
   Injection* injection = g_injection;
-  if (injection == nullptr || ::getpid() != injection->pid) {
+  if (injection == nullptr || ::getpid() != injection->pid || finished.exchange(true)) {
     return;
   }
-  wait_for_queued_work();
+  if (wait_for_gpu) {
+    wait_for_queued_work();
+  }
   finish_counters();
   finish_activity();
   injection->writer.finish(now_ns(*injection));
+}
+
+void finish_at_exit() { finish_stream(true); }
+
+// Signals whose default action ends the process without its exit handlers. With counters on,
+// CUPTI hands over no activity buffer before a forced flush (measured on the H100), so a crash
+// would lose the whole run, and a forwarded Ctrl-C or SIGTERM the last flush period: brrr
+// flushes in its own handler for those of these signals the program leaves at their default.
+constexpr int fatal_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTERM, SIGINT, SIGHUP, SIGQUIT};
+std::atomic<int> g_fatal_signal{0};
+
+// Ends the process by the signal's default action, so that its parent sees the same status
+// as without brrr.
+[[noreturn]] void die_by(int signal) {
+  ::signal(signal, SIG_DFL);
+  sigset_t set;
+  ::sigemptyset(&set);
+  ::sigaddset(&set, signal);
+  ::pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+  ::raise(signal);
+  ::_exit(128 + signal);
+}
+
+// The flush can block for good when the crash left a lock held (in CUPTI or in brrr): after a
+// few seconds the process dies as it would have.
+void on_flush_timeout(int) { die_by(g_fatal_signal.load()); }
+
+void finish_and_die() {
+  finish_stream(false);
+  die_by(g_fatal_signal.load());
+}
+
+// Sent by another process (brrr passes Ctrl-C and SIGTERM on), as opposed to raised by the
+// thread's own fault or abort().
+bool asynchronous(int signal) { return signal == SIGTERM || signal == SIGINT || signal == SIGHUP || signal == SIGQUIT; }
+
+void on_fatal_signal(int signal) {
+  int first = 0;
+  if (g_fatal_signal.compare_exchange_strong(first, signal)) {
+    ::signal(SIGALRM, on_flush_timeout);
+    ::alarm(5);
+    // An asynchronous signal may interrupt a thread inside CUPTI or brrr's launch callback,
+    // holding a lock the flush needs (measured: a Ctrl-C mid-launch lost every record). The
+    // flush thread ends the process instead, while this thread returns and lets go of it.
+    if (asynchronous(signal) && hand_exit_to_flusher(finish_and_die)) {
+      return;
+    }
+    finish_and_die();
+  }
+  die_by(signal);
+}
+
+void install_fatal_signal_handlers(Injection& injection) {
+  for (int signal : fatal_signals) {
+    struct sigaction current {};
+    if (::sigaction(signal, nullptr, &current) != 0 || (current.sa_flags & SA_SIGINFO) != 0 ||
+        current.sa_handler != SIG_DFL) {
+      continue;
+    }
+    struct sigaction mine {};
+    mine.sa_handler = on_fatal_signal;
+    ::sigemptyset(&mine.sa_mask);
+    if (::sigaction(signal, &mine, nullptr) != 0) {
+      injection.writer.warn(std::string("cannot handle signal ") + std::to_string(signal) +
+                            ": records not yet handed over are lost if it ends the program");
+    }
+  }
 }
 
 void forget_stream_in_child() {
@@ -129,12 +199,10 @@ void check_nvtx_route(Injection& injection) {
   }
 }
 
-bool env_flag(const char* name, bool fallback) {
+// A diagnostic switch's value, or the fallback when it is unset or empty.
+std::string env_text(const char* name, const char* fallback) {
   const char* value = std::getenv(name);
-  if (value == nullptr || *value == '\0') {
-    return fallback;
-  }
-  return std::strcmp(value, "0") != 0;
+  return value == nullptr || *value == '\0' ? fallback : value;
 }
 
 void initialize() {
@@ -162,6 +230,7 @@ void initialize() {
   if (::pthread_atfork(nullptr, nullptr, forget_stream_in_child) != 0) {
     injection->writer.warn("cannot register a fork handler: forked children may write into this stream");
   }
+  install_fatal_signal_handlers(*injection);
   if (!cupti_problem.empty()) {
     injection->writer.warn(cupti_problem);
     return;
@@ -172,9 +241,11 @@ void initialize() {
   }
   check_nvtx_route(*injection);
   ActivityOptions options;
-  options.trace_api = env_flag("BRRR_TRACE_API", true);
-  options.latency_timestamps = env_flag("BRRR_TRACE_LATENCY", true);
-  options.other_kinds = env_flag("BRRR_TRACE_OTHER", true);
+  const std::string api = env_text("BRRR_TRACE_API", "1");
+  options.runtime_api = api == "1" || api == "runtime";
+  options.driver_api = api == "1" || api == "driver";
+  options.latency_timestamps = env_text("BRRR_TRACE_LATENCY", "0") != "0";
+  options.other_kinds = env_text("BRRR_TRACE_OTHER", "1");
   start_activity(injection->cupti, injection->writer, options);
   CounterOptions counters;
   if (const std::string problem = counter_options_from_env(counters); !problem.empty()) {

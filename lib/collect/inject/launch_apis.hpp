@@ -1,5 +1,7 @@
 #pragma once
-// The CUDA API calls recorded as API activity: only those that put work on the GPU, because
+// The CUDA API calls recorded as API activity: only those that put work on the GPU or block the
+// host until it is done (synchronize calls: cheaper to record than CUPTI's SYNCHRONIZATION
+// activity, which costs about 1.9 µs on every kernel launch, measured), because
 // recording every call costs per call (PyTorch makes about 13 runtime calls per kernel, see
 // shared/notes/gpu-facts.md) and the attribution needs only the launch-type ones. Each entry
 // names a CUPTI callback id (without its CUPTI_RUNTIME_TRACE_CBID_ / CUPTI_DRIVER_TRACE_CBID_
@@ -34,7 +36,12 @@
   X(cudaMemset_v3020, memset)                                                                                          \
   X(cudaMemset_ptds_v7000, memset)                                                                                     \
   X(cudaMemsetAsync_v3020, memset)                                                                                     \
-  X(cudaMemsetAsync_ptsz_v7000, memset)
+  X(cudaMemsetAsync_ptsz_v7000, memset)                                                                                \
+  X(cudaDeviceSynchronize_v3020, synchronize)                                                                          \
+  X(cudaThreadSynchronize_v3020, synchronize)                                                                          \
+  X(cudaStreamSynchronize_v3020, synchronize)                                                                          \
+  X(cudaStreamSynchronize_ptsz_v7000, synchronize)                                                                     \
+  X(cudaEventSynchronize_v3020, synchronize)
 
 #define BRRR_DRIVER_LAUNCH_APIS(X)                                                                                     \
   X(cuLaunchKernel, kernel_launch)                                                                                     \
@@ -76,7 +83,12 @@
   X(cuMemsetD16Async, memset)                                                                                          \
   X(cuMemsetD16Async_ptsz, memset)                                                                                     \
   X(cuMemsetD32Async, memset)                                                                                          \
-  X(cuMemsetD32Async_ptsz, memset)
+  X(cuMemsetD32Async_ptsz, memset)                                                                                     \
+  X(cuCtxSynchronize, synchronize)                                                                                     \
+  X(cuCtxSynchronize_v2, synchronize)                                                                                  \
+  X(cuStreamSynchronize, synchronize)                                                                                  \
+  X(cuStreamSynchronize_ptsz, synchronize)                                                                             \
+  X(cuEventSynchronize, synchronize)
 
 namespace brrr::inject {
 

@@ -7,7 +7,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+
+#include "collect/rank_variables.hpp"
 
 namespace brrr::inject {
 namespace {
@@ -97,6 +100,22 @@ const OwnedDescriptor& error_output() {
   return output;
 }
 
+// The launcher variables set in this process, as NAME=VALUE entries separated by NUL.
+std::string read_rank_environment() {
+  std::string entries;
+  for (std::string_view name : rank_environment_variables) {
+    const char* value = std::getenv(name.data()); // the table's literals are NUL-terminated
+    if (value == nullptr) {
+      continue;
+    }
+    if (!entries.empty()) {
+      entries += '\0';
+    }
+    entries.append(name).append("=").append(std::string_view(value).substr(0, max_string_bytes));
+  }
+  return entries;
+}
+
 } // namespace
 
 void OwnedDescriptor::remember(int descriptor) {
@@ -159,6 +178,9 @@ bool StreamWriter::open(const char* directory, uint64_t start_ns) {
   stream::append_file_header(pending_);
   const stream::ProcessBeginRecord begin{static_cast<int32_t>(owner_pid_), static_cast<int32_t>(::getppid()), start_ns};
   stream::append_record(pending_, begin, read_command_line());
+  if (const std::string environment = read_rank_environment(); !environment.empty()) {
+    stream::append_text_record(pending_, stream::RecordType::environment, environment);
+  }
   commit_locked();
   return stream_.fd >= 0;
 }

@@ -1,0 +1,105 @@
+// brrr calibrate on the GPU: every ceiling it measures is positive and at most the datasheet's
+// figure plus 5%; a second calibration agrees with the first within 3% (10% for the
+// host-bound ceilings: launches, synchronization, pageable copies); and profile uses the
+// calibration by default, so that cuBLAS's own GEMM comes out near 100% of its measured roof.
+
+#include "gpu_runner.hpp"
+
+#include "analyse/analysis.hpp"
+#include "model/calibration.hpp"
+#include "report/profiles.hpp"
+#include "report/report.hpp"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+
+namespace {
+
+using namespace brrr;
+using gpu_testing::bin_dir;
+using gpu_testing::run;
+using gpu_testing::scratch;
+namespace fs = std::filesystem;
+
+// Calibrations go to a folder of the test's own while it runs; the other tests see none
+// (main.cpp).
+class DataHome {
+public:
+  DataHome() : saved_(std::getenv("XDG_DATA_HOME") ? std::getenv("XDG_DATA_HOME") : "") {
+    setenv("XDG_DATA_HOME", (scratch() / "data").c_str(), 1);
+  }
+  ~DataHome() { setenv("XDG_DATA_HOME", saved_.c_str(), 1); }
+  DataHome(const DataHome&) = delete;
+  DataHome& operator=(const DataHome&) = delete;
+
+private:
+  std::string saved_;
+};
+
+HardwareProfile calibrate(const std::vector<std::string>& extra) {
+  std::vector<std::string> command{(bin_dir() / "brrr").string(), "calibrate"};
+  command.insert(command.end(), extra.begin(), extra.end());
+  const auto o = run(command);
+  INFO("brrr calibrate stderr: " << o.err);
+  REQUIRE(o.status == 0);
+  const auto written = o.err.rfind("brrr: calibration written to ");
+  REQUIRE(written != std::string::npos);
+  const auto path_start = written + std::string("brrr: calibration written to ").size();
+  const auto path = o.err.substr(path_start, o.err.find('\n', path_start) - path_start);
+  MESSAGE(o.out);
+  return read_profile(path);
+}
+
+} // namespace
+
+TEST_CASE("calibrate: ceilings below the datasheet's, the same twice, used by profile") {
+  const DataHome data_home;
+  const HardwareProfile first = calibrate({});
+  const HardwareProfile second = calibrate({"-o", (scratch() / "second.json").string()});
+  REQUIRE(first.calibration);
+  REQUIRE(second.calibration);
+  const Calibration& a = *first.calibration;
+  const Calibration& b = *second.calibration;
+  const auto datasheet = match_profile(builtin_profiles(), a.gpu.name, a.gpu.compute_capability);
+  for (const auto& spec : ceiling_specs) {
+    CAPTURE(spec.id);
+    const auto* m = a.find(spec.id);
+    if (!m) {
+      CHECK(std::any_of(a.skipped.begin(), a.skipped.end(), [&](const auto& s) { return s.id == spec.id; }));
+      continue;
+    }
+    CHECK(m->value > 0);
+    for (double run_value : m->runs) CHECK(run_value > 0);
+    if (datasheet)
+      if (auto sheet = datasheet_value(datasheet->profile, spec)) CHECK(m->value <= *sheet * 1.05);
+    const auto* again = b.find(spec.id);
+    REQUIRE(again != nullptr);
+    const double difference = std::fabs(m->value - again->value) / std::max(m->value, again->value);
+    CAPTURE(m->value);
+    CAPTURE(again->value);
+    CHECK(difference <= (spec.host_bound ? 0.10 : 0.03));
+  }
+  CHECK(first.has_measured());
+
+  // brrr profile finds the calibration by the GPU's name and clock, and uses it.
+  const fs::path report = scratch() / "gemm-measured.json";
+  const auto o = run({(bin_dir() / "brrr").string(), "profile", "-q", "--force", "-o", report.string(), "--",
+                      (bin_dir() / "brrr-demo").string(), "--phases", "gemm"});
+  INFO("brrr profile stderr: " << o.err);
+  REQUIRE(o.status == 0);
+  const Report r = read_report(report);
+  CHECK(r.analysis.ceilings == Ceilings::measured);
+  CHECK(r.ceilings_reason.find("measured ceilings: calibration of ") == 0);
+  bool gemm_seen = false;
+  for (const auto& k : r.analysis.kernels)
+    if (k.pipe == Pipe::tensor && k.precision == Precision::bf16 && k.compute_roof_fraction) {
+      gemm_seen = true;
+      MESSAGE("the demo's bf16 GEMM: " << *k.compute_roof_fraction * 100 << "% of the measured bf16 roof");
+      CHECK(*k.compute_roof_fraction > 0.8);
+      CHECK(*k.compute_roof_fraction < 1.2);
+    }
+  CHECK(gemm_seen);
+}
