@@ -146,9 +146,10 @@ public:
   // the wait from the child and from signals), and hands on every whole line; closes the pipe
   // at its end. Returns the number of bytes read.
   std::size_t read_some() {
+    if (fd_ < 0) return 0;
     char buffer[65536];
     ssize_t n = -1;
-    while (fd_ >= 0 && (n = read(fd_, buffer, sizeof buffer)) < 0 && errno == EINTR) {
+    while ((n = read(fd_, buffer, sizeof buffer)) < 0 && errno == EINTR) {
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
     // The end of the output, or a pipe that cannot be read, which poll would report forever.
