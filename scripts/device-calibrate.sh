@@ -47,6 +47,9 @@ if [ -f "$out/calibration-1.json" ] && [ -f "$out/calibration-2.json" ]; then
   awk '/^## /{show = ($0 == "## Targets")} show' "$out/calibrate-h100.md"
 fi
 
-timeout 400 "$bin/brrr_gpu_tests" -tc='calibrate*' > "$out/gpu-test-calibrate.txt" 2>&1
-echo "== gpu test of calibrate: exit $?" | tee -a "$log"
-tail -n 3 "$out/gpu-test-calibrate.txt"
+# CALIBRATE_GPU_TEST=0 leaves out the GPU test (two more calibrations) when time is short.
+if [ "${CALIBRATE_GPU_TEST:-1}" != 0 ]; then
+  timeout 400 "$bin/brrr_gpu_tests" -tc='calibrate*' > "$out/gpu-test-calibrate.txt" 2>&1
+  echo "== gpu test of calibrate: exit $?" | tee -a "$log"
+  tail -n 3 "$out/gpu-test-calibrate.txt"
+fi

@@ -24,10 +24,10 @@ log=$out/multigpu-log.txt
 if command -v torchrun > /dev/null; then echo "torchrun: $(command -v torchrun)" >> "$log"; else
   echo "torchrun not on PATH: python3 -m torch.distributed.run" >> "$log"; fi
 # The GPU test of two ranks under torchrun first: it says quickly whether the rest can work.
-BRRR_SOURCE_DIR=$PWD timeout 150 "$bin/brrr_gpu_tests" -tc='two ranks*' >> "$log" 2>&1
+BRRR_SOURCE_DIR=$PWD timeout "${MULTIGPU_TEST_LIMIT:-150}" "$bin/brrr_gpu_tests" -tc='two ranks*' >> "$log" 2>&1
 echo "== gpu test (two ranks under torchrun): exit $?" | tee -a "$log"
 reports=$(mktemp -d)
-timeout 420 python3 bench/multigpu.py --bin "$bin" --nproc "$nproc" --rounds "${ROUNDS:-2}" \
+timeout "${MULTIGPU_BENCH_LIMIT:-420}" python3 bench/multigpu.py --bin "$bin" --nproc "$nproc" --rounds "${ROUNDS:-2}" --limit "${MULTIGPU_RUN_LIMIT:-150}" \
   --out "$out/multigpu-h100.md" --reports "$reports" --log "$log"
 status=$?
 tar -czf "$out/multigpu-reports.tar.gz" -C "$reports" .

@@ -608,6 +608,11 @@ TEST_CASE("cli: merge writes a merged report that explain understands, in every 
   const auto again = run_brrr({"explain", out.string(), "--format", "json"});
   REQUIRE(again.status == 0);
   CHECK(json::parse(again.out) == j);
+  // The HTML page shows one run: a merged report is a usage error, in one line.
+  const auto html = run_brrr({"explain", out.string(), "--format", "html"});
+  CHECK(html.status == 2);
+  CHECK(html.out.empty());
+  CHECK(html.err == "brrr: error: a merged report has no HTML form; explain one rank's report with --format html\n");
 
   // The default name is numbered, never replacing a merged report.
   ProcessOptions in_dir;

@@ -135,9 +135,11 @@ std::string render_diff(const ReportDiff& diff, Format format, const RenderOptio
   case Format::json:
     return diff_to_json(diff).dump(2) + "\n";
   case Format::csv:
-    break;
+    throw std::invalid_argument("a diff has no CSV form");
+  case Format::html:
+    throw std::invalid_argument("a diff has no HTML form");
   }
-  throw std::invalid_argument("a diff has no CSV form");
+  throw std::invalid_argument("unknown output format");
 }
 
 } // namespace brrr

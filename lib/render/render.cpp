@@ -1,5 +1,7 @@
 #include "render/render.hpp"
 
+#include <stdexcept>
+
 #include "report/merged.hpp"
 
 #include <nlohmann/json.hpp>
@@ -61,6 +63,8 @@ std::string render(const MergedReport& merged, Format format, const RenderOption
     return render_merged_markdown(merged);
   case Format::csv:
     return render_merged_csv(merged);
+  case Format::html:
+    throw std::invalid_argument("a merged report has no HTML form; explain one rank's report with --format html");
   }
   return {};
 }
