@@ -12,8 +12,9 @@ cd "$(dirname "$0")/.."
 cxx_launcher=()
 cuda_launcher=()
 if command -v ccache >/dev/null; then
-  # Paths under the checkout hash alike in every clone, so that one clone's cache serves the next.
-  export CCACHE_BASEDIR="$PWD"
+  # Paths under the checkout hash alike in every clone, and so does the build folder, so that one
+  # clone's cache serves the next (debug information may then name the first clone's folders).
+  export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
   cxx_launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
   cuda_launcher=(-DCMAKE_CUDA_COMPILER_LAUNCHER=ccache)
 fi

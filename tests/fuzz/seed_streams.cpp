@@ -3,8 +3,8 @@
 // placed in the ten seconds the fuzz target takes as the run, and one stream cut short as a
 // crashed process leaves it. Run by hand when the stream format changes:
 //
-//   cmake --build build-fuzz --target brrr-fuzz-seed-streams
-//   build-fuzz/bin/brrr-fuzz-seed-streams tests/fuzz/corpus/stream
+//   cmake --preset sanitize && cmake --build build-sanitize --target brrr-fuzz-seed-streams
+//   build-sanitize/bin/brrr-fuzz-seed-streams tests/fuzz/corpus/stream
 
 #include "collect/stream_format.hpp"
 #include "model/counters.hpp"
