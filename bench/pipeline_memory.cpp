@@ -522,7 +522,7 @@ int main(int argc, char** argv) {
   auto match = brrr::match_profile(brrr::builtin_profiles(), "NVIDIA H100 80GB HBM3", "9.0");
   if (match) report.profile = match->profile;
   report.analysis = brrr::analyse(report.run, report.profile ? &*report.profile : nullptr);
-  brrr::write_file_atomically(report_path, brrr::report_to_json(report).dump(2), true);
+  brrr::write_file_atomically(report_path, brrr::report_to_text(report), true);
   // The pipeline as `brrr profile` runs it without --trace.
   const double total_s = seconds_since(t0) - export_s;
   const double profile_peak = std::max(peak_before_export, peak_rss_mib());

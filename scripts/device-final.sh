@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# On a GPU machine with a carried build: the GPU tests, the recorded example reports (for
-# examples/reports/), the tracing-overhead benchmark and Nsight Compute's counters for the
-# reference kernels, in one call. Files go under $OUT; the log holds the benchmark and ncu output.
+# On a GPU machine with a carried build: the GPU tests (the hostile targets among them), the
+# recorded example reports (for examples/reports/), a 10-million-launch run's memory, the
+# tracing-overhead benchmark and Nsight Compute's counters for the reference kernels, in one
+# call. Files go under $OUT; the log holds the benchmark and ncu output.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bin=${BRRR_BIN:-build-device/bin}
@@ -18,7 +19,7 @@ step() { # step NAME SECONDS COMMAND...
   echo "== $name: exit $? after $((SECONDS - start)) s" | tee -a "$log"
 }
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader >> "$log"
-timeout 360 "$bin/brrr_gpu_tests" > "$out/gpu-tests.txt" 2>&1
+timeout 520 "$bin/brrr_gpu_tests" > "$out/gpu-tests.txt" 2>&1
 echo "== gpu tests: exit $?" | tee -a "$log"
 record() { # record NAME COMMAND...
   local name=$1
@@ -32,6 +33,7 @@ record mlp-compiled python3 examples/pytorch/mlp_train.py --steps 200 --compile
 record cos-eager python3 examples/pytorch/cos_cos.py
 record cos-compiled python3 examples/pytorch/cos_cos.py --compile
 record gpt-block python3 examples/pytorch/gpt_block.py
+step long-run 300 python3 bench/long_run.py --bin "$bin" --out "$out/long-run.md"
 step bench 240 python3 bench/trace_overhead.py --bin "$bin" --rounds 3 --out /tmp/trace-overhead.md
 cat /tmp/trace-overhead.md >> "$log"
 metrics=$(python3 -c "

@@ -3,7 +3,9 @@
 # tests load the HTML report. The CUDA toolkit is optional: without it brrr builds explain
 # and the tests, but cannot profile.
 set -euo pipefail
-packages=(cmake make g++ libcli11-dev libspdlog-dev nlohmann-json3-dev doctest-dev libfmt-dev)
+# clang and libclang-rt-dev (libFuzzer, the sanitizers' runtimes for clang) build the fuzz
+# targets (scripts/fuzz.sh).
+packages=(cmake make g++ libcli11-dev libspdlog-dev nlohmann-json3-dev doctest-dev libfmt-dev clang libclang-rt-dev)
 # Only for the browser test, which is skipped without it; on Ubuntu the package installs a
 # snap, which containers often cannot run, so failing to install it does not stop the build.
 test_packages=(chromium)

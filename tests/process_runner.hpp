@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <spawn.h>
 #include <stdexcept>
@@ -37,12 +38,24 @@ struct ProcessOptions {
   // Standard output on a pseudo-terminal, as in an interactive shell; the terminal turns each
   // "\n" into "\r\n".
   bool terminal = false;
+  // A terminal (a pseudo-terminal's device) for standard input: the process then runs in a
+  // session of its own, with this as its controlling terminal, as a shell starts a job.
+  std::filesystem::path controlling_terminal;
 };
 
-inline ProcessResult run_process(const std::vector<std::string>& args, const ProcessOptions& options = {}) {
-  TempDir capture("capture");
-  const std::string out_path = (capture / "stdout").string();
-  const std::string err_path = (capture / "stderr").string();
+// A child started by start_process: its capture files live as long as it does.
+struct RunningProcess {
+  pid_t pid = 0;
+  std::unique_ptr<TempDir> capture;
+  // brrr's side of the pseudo-terminal on the child's standard output (-1: none).
+  int terminal = -1;
+};
+
+inline RunningProcess start_process(const std::vector<std::string>& args, const ProcessOptions& options = {}) {
+  RunningProcess running;
+  running.capture = std::make_unique<TempDir>("capture");
+  const std::string out_path = (*running.capture / "stdout").string();
+  const std::string err_path = (*running.capture / "stderr").string();
 
   std::vector<std::string> env;
   for (char** e = environ; e && *e; ++e) {
@@ -62,17 +75,22 @@ inline ProcessResult run_process(const std::vector<std::string>& args, const Pro
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  const bool controlled = !options.controlling_terminal.empty();
+  if (controlled) posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSID);
+  // Opened after setsid(), without O_NOCTTY: it becomes the session's controlling terminal.
+  posix_spawn_file_actions_addopen(&actions, 0, controlled ? options.controlling_terminal.c_str() : "/dev/null",
+                                   controlled ? O_RDWR : O_RDONLY, 0);
   // The terminal's other side stays open here until the child has it, so that reading never
   // meets a terminal that nobody holds yet.
-  int terminal = -1;
   int terminal_side = -1;
   if (options.terminal) {
-    terminal = posix_openpt(O_RDWR | O_NOCTTY);
-    if (terminal < 0 || grantpt(terminal) != 0 || unlockpt(terminal) != 0 ||
-        (terminal_side = ::open(ptsname(terminal), O_RDWR | O_NOCTTY)) < 0)
+    running.terminal = posix_openpt(O_RDWR | O_NOCTTY);
+    if (running.terminal < 0 || grantpt(running.terminal) != 0 || unlockpt(running.terminal) != 0 ||
+        (terminal_side = ::open(ptsname(running.terminal), O_RDWR | O_NOCTTY)) < 0)
       throw std::runtime_error("cannot open a pseudo-terminal");
-    ::fcntl(terminal, F_SETFD, FD_CLOEXEC);
+    ::fcntl(running.terminal, F_SETFD, FD_CLOEXEC);
     ::fcntl(terminal_side, F_SETFD, FD_CLOEXEC); // dup2 clears it on the child's standard output
     posix_spawn_file_actions_adddup2(&actions, terminal_side, 1);
   } else {
@@ -80,34 +98,47 @@ inline ProcessResult run_process(const std::vector<std::string>& args, const Pro
   }
   posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   if (!options.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, options.cwd.c_str());
-  pid_t pid = 0;
-  const int error = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
+  const int error = posix_spawn(&running.pid, argv[0], &actions, &attributes, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
-  if (error != 0) throw std::runtime_error(args[0] + ": cannot start (" + std::strerror(error) + ")");
-  std::string terminal_text;
-  if (terminal >= 0) {
-    ::close(terminal_side);
+  posix_spawnattr_destroy(&attributes);
+  if (terminal_side >= 0) ::close(terminal_side);
+  if (error != 0) {
+    if (running.terminal >= 0) ::close(running.terminal);
+    throw std::runtime_error(args[0] + ": cannot start (" + std::strerror(error) + ")");
+  }
+  return running;
+}
+
+// Waits for a child from start_process and collects what it printed.
+inline ProcessResult finish_process(RunningProcess& running) {
+  ProcessResult result;
+  const bool on_terminal = running.terminal >= 0;
+  if (on_terminal) {
     // Read while the child writes, until its side closes (EIO), so that it never blocks on a
     // full terminal buffer.
     char buffer[4096];
     for (;;) {
-      const ssize_t n = ::read(terminal, buffer, sizeof buffer);
+      const ssize_t n = ::read(running.terminal, buffer, sizeof buffer);
       if (n > 0)
-        terminal_text.append(buffer, static_cast<std::size_t>(n));
+        result.out.append(buffer, static_cast<std::size_t>(n));
       else if (n == 0 || errno != EINTR)
         break;
     }
-    ::close(terminal);
+    ::close(running.terminal);
+    running.terminal = -1;
   }
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0)
+  while (waitpid(running.pid, &status, 0) < 0)
     if (errno != EINTR) throw std::runtime_error("waitpid failed");
-
-  ProcessResult result;
   result.status = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
-  result.out = terminal >= 0 ? terminal_text : read_text(out_path);
-  result.err = read_text(err_path);
+  if (!on_terminal) result.out = read_text(*running.capture / "stdout");
+  result.err = read_text(*running.capture / "stderr");
   return result;
+}
+
+inline ProcessResult run_process(const std::vector<std::string>& args, const ProcessOptions& options = {}) {
+  RunningProcess running = start_process(args, options);
+  return finish_process(running);
 }
 
 // brrr with the given arguments, in a plain environment: no color asked for, a UTF-8 locale,

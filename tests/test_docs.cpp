@@ -16,8 +16,8 @@
 #include <algorithm>
 #include <map>
 #include <regex>
-#include <sstream>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -235,7 +235,9 @@ TEST_CASE("docs: every top-level and kernel key of the report is in docs/report-
   REQUIRE(!doc.empty());
   const auto j = reanalysed(source_path("examples/reports/demo-h100.json"));
   REQUIRE(j.is_object());
-  for (const auto& [key, value] : j.items()) {
+  for (const auto& item : j.items()) {
+    // CAPTURE is a lambda, and clang before 16 cannot capture a structured binding in one.
+    const std::string& key = item.key();
     CAPTURE(key);
     CHECK(mentions_key(doc, key));
   }
@@ -278,4 +280,56 @@ TEST_CASE("docs: every key of the example reports is documented, evidence keys i
     CAPTURE(key);
     CHECK(mentions_key(rules_doc, key));
   }
+}
+
+namespace {
+
+// Every test case title in the test sources (CPU and GPU).
+std::set<std::string> test_case_titles() {
+  std::set<std::string> titles;
+  const std::regex title(R"re(TEST_CASE\("((?:[^"\\]|\\.)*)"\))re");
+  for (const char* folder : {"tests", "tests/gpu"})
+    for (const auto& entry : fs::directory_iterator(source_path(folder))) {
+      if (entry.path().extension() != ".cpp") continue;
+      const std::string text = read_text(entry.path());
+      for (std::sregex_iterator m(text.begin(), text.end(), title), end; m != end; ++m) titles.insert((*m)[1].str());
+    }
+  return titles;
+}
+
+} // namespace
+
+TEST_CASE("docs: every promise in docs/reliability.md names tests that exist") {
+  const auto titles = test_case_titles();
+  REQUIRE(titles.count("reliability: runs at once in one folder each write a report of their own") == 1);
+  std::istringstream doc(read_text(source_path("docs/reliability.md")));
+  bool in_promises = false;
+  std::size_t promises = 0;
+  const std::regex quoted("`([^`]+)`");
+  for (std::string line; std::getline(doc, line);) {
+    if (line.rfind("|", 0) != 0) {
+      in_promises = false;
+      continue;
+    }
+    const std::string last = line.substr(line.rfind('|', line.size() - 2) + 1);
+    // A table whose last column is "test" lists promises; its separator row follows the header.
+    if (last.find(" test |") == 0) {
+      in_promises = true;
+      continue;
+    }
+    if (!in_promises || line.rfind("|---", 0) == 0) continue;
+    ++promises;
+    CAPTURE(line);
+    std::size_t named = 0;
+    for (std::sregex_iterator m(last.begin(), last.end(), quoted), end; m != end; ++m, ++named) {
+      const std::string name = (*m)[1].str();
+      CAPTURE(name);
+      const bool exists = titles.count(name) == 1 ||
+                          (name.rfind("fuzz_", 0) == 0 && fs::exists(source_path("tests/fuzz/" + name + ".cpp"))) ||
+                          fs::exists(source_path(name));
+      CHECK(exists);
+    }
+    CHECK(named > 0);
+  }
+  CHECK(promises >= 20);
 }

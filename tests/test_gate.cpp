@@ -53,6 +53,8 @@ const std::vector<GrammarError> grammar_errors{
     {"   ", GateContext::report, 4, "empty condition"},
     {"> 30%", GateContext::report, 1, "expected a metric, such as overhead, wall or kernel('NAME').time, found '>'"},
     {"overhed > 30%", GateContext::report, 1, "unknown metric 'overhed' (did you mean 'overhead'?)"},
+    // What was found is shortened between characters, never inside one (found by fuzz_gate).
+    {"#wwwwwwwwwwwwwwwwwwwwwwµs", GateContext::report, 1, "found '#wwwwwwwwwwwwwwwwwwwwww'"},
     {"gpu_active.bogus > 5%", GateContext::report, 1, "unknown metric 'gpu_active.bogus'"},
     {"overhead. > 3%", GateContext::report, 9, "'overhead.' ends with a dot"},
     {"foo(1) > 2", GateContext::report, 1, "unknown function 'foo('"},

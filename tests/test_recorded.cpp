@@ -458,7 +458,9 @@ TEST_CASE("recorded rule overhead.launch-bound: the demo and the eager MLP, not 
                                                          {analysed("mlp-compiled-h100.json"), 214'341'849},
                                                          {analysed("gpt-block-h100.json"), 54'974'507},
                                                          {range_as_run(analysed("demo-h100.json"), "gemm"), 73'891}};
-    for (const auto& [r, launch_idle_ns] : cases) {
+    for (const auto& [report, launch_idle_ns] : cases) {
+      // CAPTURE is a lambda, and clang before 16 cannot capture a structured binding in one.
+      const Report& r = report;
       CAPTURE(r.run.info.command);
       check_under_threshold(r, "overhead.launch-bound", launch_idle_ns);
     }
@@ -489,8 +491,9 @@ TEST_CASE("recorded rule overhead.sync: the demo and its sync phase, not the PyT
     CHECK(unthresholded(range_as_run(demo, "overhead"), "overhead.sync").empty());
     CHECK(unthresholded(analysed("mlp-eager-h100.json"), "overhead.sync").empty());
     CHECK(unthresholded(analysed("mlp-compiled-h100.json"), "overhead.sync").empty());
-    for (const auto& [name, sync_ns] : std::vector<std::pair<std::string, uint64_t>>{
+    for (const auto& [file, sync_ns] : std::vector<std::pair<std::string, uint64_t>>{
              {"cos-eager-h100.json", 48'961}, {"gpt-block-h100.json", 128'739}, {"cos-compiled-h100.json", 201'252}}) {
+      const std::string& name = file;
       CAPTURE(name);
       check_under_threshold(analysed(name), "overhead.sync", sync_ns);
     }
@@ -510,7 +513,8 @@ TEST_CASE("recorded rule overhead.host-work: every whole run, not the demo's bus
                                                               {"mlp-eager-h100.json", 8'174'430'582},
                                                               {"mlp-compiled-h100.json", 14'484'791'410},
                                                               {"gpt-block-h100.json", 8'183'425'007}};
-    for (const auto& [name, host_ns] : cases) {
+    for (const auto& [file, host_ns] : cases) {
+      const std::string& name = file;
       CAPTURE(name);
       const Report r = analysed(name);
       const Finding& f = the_finding(r, "overhead.host-work");
@@ -527,8 +531,9 @@ TEST_CASE("recorded rule overhead.host-work: every whole run, not the demo's bus
     // Host-gap idle / phase: overhead 389 092 / 182 352 225 = 0.21%; copies 403 781 /
     // 88 055 063 = 0.46%; unfused 24 356 / 7 962 169 = 0.31%.
     const Report demo = analysed("demo-h100.json");
-    for (const auto& [name, host_ns] : std::vector<std::pair<std::string, uint64_t>>{
+    for (const auto& [file, host_ns] : std::vector<std::pair<std::string, uint64_t>>{
              {"overhead", 389'092}, {"copies", 403'781}, {"unfused", 24'356}}) {
+      const std::string& name = file;
       CAPTURE(name);
       check_under_threshold(range_as_run(demo, name), "overhead.host-work", host_ns);
     }
@@ -566,11 +571,12 @@ TEST_CASE("recorded rule transfer.pageable: the demo's pageable copies, both way
     // 64 GB/s they would take 262 400 ns, a saving of 1 767 754 ns, 0.011% of the run. The
     // others likewise: the compiled MLP 1 672 932 − 16 793 670 / 64 = 1 410 530 ns, the GPT block
     // 6 491 460 − 50 384 896 / 64 = 5 704 196 ns, the compiled cos 17 217 − 70 / 64 = 17 215 ns.
-    for (const auto& [name, saving_ns] :
+    for (const auto& [file, saving_ns] :
          std::vector<std::pair<std::string, uint64_t>>{{"mlp-eager-h100.json", 1'767'754},
                                                        {"mlp-compiled-h100.json", 1'410'530},
                                                        {"gpt-block-h100.json", 5'704'196},
                                                        {"cos-compiled-h100.json", 17'215}}) {
+      const std::string& name = file;
       CAPTURE(name);
       check_under_threshold(analysed(name), "transfer.pageable", saving_ns);
     }
@@ -603,12 +609,13 @@ TEST_CASE("recorded rule transfer.not-overlapped: the demo's copies, capped by i
     // Time the host copies ran alone, each far under the kernel time: the eager MLP's 9 copies
     // 2 032 969 ns (0.012% of the run), the compiled MLP's 1 680 741 ns, the GPT block's
     // 6 493 636 ns, the cos runs' 2 880 and 20 417 ns.
-    for (const auto& [name, saving_ns] :
+    for (const auto& [file, saving_ns] :
          std::vector<std::pair<std::string, uint64_t>>{{"mlp-eager-h100.json", 2'032'969},
                                                        {"mlp-compiled-h100.json", 1'680'741},
                                                        {"gpt-block-h100.json", 6'493'636},
                                                        {"cos-eager-h100.json", 2'880},
                                                        {"cos-compiled-h100.json", 20'417}}) {
+      const std::string& name = file;
       CAPTURE(name);
       check_under_threshold(analysed(name), "transfer.not-overlapped", saving_ns);
     }

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstddef>
 #include <cstring>
 #include <filesystem>
@@ -527,6 +528,22 @@ TEST_CASE("stream: a reference to an undefined string is corruption") {
   CHECK(trace.kernels.size() == 1);
   CHECK(contains(trace.processes[0].stream_problem,
                  "refers to string " + std::to_string(name + 5) + ", which the stream has not defined"));
+}
+
+TEST_CASE("stream: a counter value no counter can have is corruption") {
+  for (const double impossible : {-1.0, std::nan(""), HUGE_VAL, 0x1p64}) {
+    CAPTURE(impossible);
+    StreamBuilder s;
+    s.process_begin(1, 100);
+    const uint32_t name = s.string("k");
+    const uint32_t metric = s.string("dram__bytes_read.sum");
+    s.counter_sample({1, name, 1, 0}, {{metric, 0, 4096.0}});
+    s.counter_sample({2, name, 1, 0}, {{metric, 0, impossible}});
+    Trace trace;
+    REQUIRE(read_bytes(s.bytes, trace).ok);
+    CHECK(trace.counters.size() == 1);
+    CHECK(contains(trace.processes[0].stream_problem, "which no counter can have: the stream is corrupt"));
+  }
 }
 
 TEST_CASE("stream: records of unknown types are skipped") {

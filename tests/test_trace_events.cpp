@@ -294,11 +294,12 @@ TEST_CASE("cli: profile --trace writes the trace-event file") {
   }
   // The "program" leaves the stream where the injection library would have written it.
   const std::vector<std::string> target{"sh", "-c", "cp " + stream_path.string() + " \"$BRRR_STREAM_DIR/4242.brrrs\""};
-  auto profile = [&](std::vector<std::string> args) {
+  auto profile_target = [&](std::vector<std::string> args, const std::vector<std::string>& program) {
     args.insert(args.begin(), {BRRR_BINARY, "profile"});
-    args.insert(args.end(), target.begin(), target.end());
+    args.insert(args.end(), program.begin(), program.end());
     return run_process(args, profile_options(dir.path()));
   };
+  auto profile = [&](std::vector<std::string> args) { return profile_target(std::move(args), target); };
 
   const auto r = profile({"-q", "-o", "r.json", "--trace", "t.json"});
   CAPTURE(r.err);
@@ -332,10 +333,19 @@ TEST_CASE("cli: profile --trace writes the trace-event file") {
     CHECK(forced.status == 0);
   }
   SUBCASE("a trace file that cannot be written: the report is, and brrr exits 125") {
-    const auto failed = profile({"-q", "-o", "r3.json", "--trace", "missing/t.json"});
+    // The folder is there when brrr checks it, and gone when the trace is written.
+    fs::create_directory(dir / "gone");
+    const auto failed = profile_target({"-q", "-o", "r3.json", "--trace", "gone/t.json"},
+                                       {"sh", "-c", target.back() + " && rmdir gone"});
     CHECK(failed.status == 125);
-    CHECK(failed.err.find("brrr: error: missing/t.json: cannot write") != std::string::npos);
+    CHECK(failed.err.find("brrr: error: gone/t.json: cannot write") != std::string::npos);
     CHECK(fs::exists(dir / "r3.json"));
+  }
+  SUBCASE("a trace file whose folder does not take a new file: 125 before the program runs") {
+    const auto refused = profile({"-q", "-o", "r3.json", "--trace", "missing/t.json"});
+    CHECK(refused.status == 125);
+    CHECK(refused.err.find("brrr: error: missing/t.json: cannot write in missing") == 0);
+    CHECK_FALSE(fs::exists(dir / "r3.json"));
   }
   SUBCASE("the trace file cannot be the report") {
     const auto same = profile({"-q", "--force", "-o", "r.json", "--trace", "./r.json"});

@@ -123,7 +123,9 @@ inline ParsedTrace check_trace_events(const std::string& text) {
     out.slices.push_back(std::move(s));
   }
   // Every flow goes from one launch call to one piece of GPU work.
-  for (const auto& [id, ends] : flow_ends) {
+  for (const auto& [bind_id, ends] : flow_ends) {
+    // INFO is a lambda, and clang before 16 cannot capture a structured binding in one.
+    const uint64_t id = bind_id;
     INFO("bind_id ", id);
     CHECK(ends == std::pair(1, 1));
   }
@@ -139,7 +141,8 @@ inline ParsedTrace check_trace_events(const std::string& text) {
   // ran side by side, not one inside the other.
   std::map<uint64_t, std::vector<const Slice*>> rows;
   for (const auto& s : out.slices) rows[s.tid].push_back(&s);
-  for (auto& [tid, row] : rows) {
+  for (auto& [row_tid, row] : rows) {
+    const uint64_t tid = row_tid; // for INFO's lambda, as above
     std::stable_sort(row.begin(), row.end(), [](const Slice* a, const Slice* b) {
       return a->start_ns != b->start_ns ? a->start_ns < b->start_ns : a->end_ns > b->end_ns;
     });

@@ -1,5 +1,6 @@
 #include "collect/launcher.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <climits>
@@ -8,7 +9,9 @@
 #include <cstdlib>
 #include <ctime>
 #include <fcntl.h>
+#include <poll.h>
 #include <spawn.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,22 +22,37 @@ namespace brrr {
 
 namespace {
 
-// State shared with the signal handler; only lock-free atomics are touched there.
+// State shared with the signal handlers; only lock-free atomics are touched there.
 std::atomic<pid_t> child_pid{0};
 std::atomic<int> forwarded{0};
 std::atomic<bool> killed{false};
+// CLOCK_MONOTONIC nanoseconds of the first request to stop (0: none yet).
+std::atomic<uint64_t> stop_requested_ns{0};
+
+uint64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+bool asks_to_stop(int signal) { return signal == SIGINT || signal == SIGTERM || signal == SIGHUP; }
 
 // A signal from the terminal (Ctrl-C) reaches every process of the foreground group, the
 // target included when it shares brrr's group; passing it on again would deliver it twice.
 // Signals sent to brrr alone (kill, a CI runner's SIGTERM), and any signal when the target
-// left brrr's group (setsid), are passed on. A second interrupt kills the target, so that a
-// target that ignores SIGINT or SIGTERM cannot keep brrr from ending and reporting.
+// left brrr's group (setsid), are passed on. A second interrupt kills the target at once, and
+// the wait loop kills it when it has not ended some time after the first: a target that
+// ignores SIGINT or SIGTERM cannot keep brrr from ending and reporting.
 void forward_signal(int signal, siginfo_t* info, void*) {
   const int saved_errno = errno;
   const pid_t pid = child_pid.load();
   if (pid > 0) {
     const bool from_terminal = info && info->si_code == SI_KERNEL;
     const bool same_group = getpgid(pid) == getpgrp();
+    if (asks_to_stop(signal)) {
+      uint64_t none = 0;
+      stop_requested_ns.compare_exchange_strong(none, monotonic_ns());
+    }
     if (forwarded.fetch_add(1) >= 1 && (signal == SIGINT || signal == SIGTERM)) {
       killed.store(true);
       kill(pid, SIGKILL);
@@ -45,27 +63,43 @@ void forward_signal(int signal, siginfo_t* info, void*) {
   errno = saved_errno;
 }
 
-constexpr int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+// Only interrupts the wait: the loop looks at the child itself.
+void note_child(int, siginfo_t*, void*) {}
 
-class SignalForwarding {
+constexpr int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+constexpr int handled_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD};
+
+// Installs the handlers and blocks their signals outside the wait, for the life of one launch.
+// The wait unblocks them only while it sleeps (ppoll), so that a signal cannot slip in between
+// looking at the child and going to sleep.
+class SignalHandling {
 public:
-  SignalForwarding() {
-    struct sigaction action {};
-    action.sa_sigaction = forward_signal;
-    action.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigemptyset(&action.sa_mask);
-    for (std::size_t i = 0; i < std::size(forwarded_signals); ++i)
-      sigaction(forwarded_signals[i], &action, &previous_[i]);
+  SignalHandling() {
+    sigset_t blocked;
+    sigemptyset(&blocked);
+    for (std::size_t i = 0; i < std::size(handled_signals); ++i) {
+      struct sigaction action {};
+      action.sa_sigaction = handled_signals[i] == SIGCHLD ? note_child : forward_signal;
+      action.sa_flags = SA_SIGINFO | SA_RESTART | (handled_signals[i] == SIGCHLD ? SA_NOCLDSTOP : 0);
+      sigemptyset(&action.sa_mask);
+      sigaction(handled_signals[i], &action, &previous_[i]);
+      sigaddset(&blocked, handled_signals[i]);
+    }
+    sigprocmask(SIG_BLOCK, &blocked, &original_mask_);
   }
-  ~SignalForwarding() {
-    for (std::size_t i = 0; i < std::size(forwarded_signals); ++i)
-      sigaction(forwarded_signals[i], &previous_[i], nullptr);
+  ~SignalHandling() {
+    sigprocmask(SIG_SETMASK, &original_mask_, nullptr);
+    for (std::size_t i = 0; i < std::size(handled_signals); ++i) sigaction(handled_signals[i], &previous_[i], nullptr);
   }
-  SignalForwarding(const SignalForwarding&) = delete;
-  SignalForwarding& operator=(const SignalForwarding&) = delete;
+  SignalHandling(const SignalHandling&) = delete;
+  SignalHandling& operator=(const SignalHandling&) = delete;
+
+  // The mask brrr was started with: the target's, and the wait's while it sleeps.
+  [[nodiscard]] const sigset_t& original_mask() const { return original_mask_; }
 
 private:
-  struct sigaction previous_[std::size(forwarded_signals)]{};
+  struct sigaction previous_[std::size(handled_signals)]{};
+  sigset_t original_mask_{};
 };
 
 std::vector<std::string> merged_environment(const std::vector<std::pair<std::string, std::string>>& overrides) {
@@ -89,25 +123,70 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
   return out;
 }
 
-// Hands every line read from `fd` to `on_line` until end of file; a last line without a
-// newline counts too.
-void read_lines(int fd, const std::function<void(std::string_view)>& on_line) {
-  std::string pending;
-  char buffer[4096];
-  for (;;) {
-    const ssize_t n = read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    pending.append(buffer, static_cast<std::size_t>(n));
+// The child's standard output, read from a pipe as it comes and handed on one line at a time.
+// The wait loop reads it between looking at the child, so that signals are passed on and the
+// grace period kept while the child writes.
+class OutputLines {
+public:
+  // `fd` is the pipe's read end (closed here), or -1 when the output is not read.
+  OutputLines(int fd, const std::function<void(std::string_view)>& on_line) : fd_(fd), on_line_(on_line) {
+    // Only brrr's end: the child's end shares no file status flags with it.
+    if (fd_ >= 0) fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) | O_NONBLOCK);
+  }
+  OutputLines(const OutputLines&) = delete;
+  OutputLines& operator=(const OutputLines&) = delete;
+  ~OutputLines() {
+    if (fd_ >= 0) close(fd_);
+  }
+
+  // What the wait sleeps on: the pipe while it is open (poll ignores a negative descriptor).
+  [[nodiscard]] pollfd watch() const { return {fd_, POLLIN, 0}; }
+
+  // Reads once from the pipe (at most a buffer's worth, so that output without end cannot keep
+  // the wait from the child and from signals), and hands on every whole line; closes the pipe
+  // at its end. Returns the number of bytes read.
+  std::size_t read_some() {
+    if (fd_ < 0) return 0;
+    char buffer[65536];
+    ssize_t n = -1;
+    while ((n = read(fd_, buffer, sizeof buffer)) < 0 && errno == EINTR) {
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+    // The end of the output, or a pipe that cannot be read, which poll would report forever.
+    if (n <= 0) {
+      close(fd_);
+      fd_ = -1;
+      return 0;
+    }
+    pending_.append(buffer, static_cast<std::size_t>(n));
     std::size_t start = 0;
-    for (auto end = pending.find('\n'); end != std::string::npos; end = pending.find('\n', start)) {
-      on_line(std::string_view(pending).substr(start, end - start));
+    for (auto end = pending_.find('\n'); end != std::string::npos; end = pending_.find('\n', start)) {
+      on_line_(std::string_view(pending_).substr(start, end - start));
       start = end + 1;
     }
-    pending.erase(0, start);
+    pending_.erase(0, start);
+    return static_cast<std::size_t>(n);
   }
-  if (!pending.empty()) on_line(pending);
-}
+
+  // After the child ended: what is in the pipe now, and a last line without a newline. A
+  // process that inherited the pipe and still writes to it is not waited for.
+  void finish() {
+    int left = 0;
+    if (fd_ >= 0 && ioctl(fd_, FIONREAD, &left) == 0)
+      while (left > 0) {
+        const std::size_t n = read_some();
+        if (n == 0) break;
+        left -= static_cast<int>(std::min<std::size_t>(n, static_cast<std::size_t>(left)));
+      }
+    if (!pending_.empty()) on_line_(pending_);
+    pending_.clear();
+  }
+
+private:
+  int fd_;
+  const std::function<void(std::string_view)>& on_line_;
+  std::string pending_;
+};
 
 } // namespace
 
@@ -131,15 +210,18 @@ LaunchResult launch_and_wait(const LaunchRequest& request) {
 
   forwarded.store(0);
   killed.store(false);
-  SignalForwarding forwarding;
-  // The child gets the default dispositions back for the signals brrr catches.
+  stop_requested_ns.store(0);
+  SignalHandling signals;
+  // The child gets the default dispositions back for the signals brrr catches, and the signal
+  // mask brrr was started with.
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
   sigset_t defaults;
   sigemptyset(&defaults);
   for (int s : forwarded_signals) sigaddset(&defaults, s);
   posix_spawnattr_setsigdefault(&attributes, &defaults);
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setsigmask(&attributes, &signals.original_mask());
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 
   // The child's standard output, when it is read: both ends close on exec, and the child's
   // copy on descriptor 1 (made by dup2) stays open.
@@ -172,23 +254,41 @@ LaunchResult launch_and_wait(const LaunchRequest& request) {
     return result;
   }
   child_pid.store(pid);
-  if (output[0] >= 0) {
-    read_lines(output[0], request.on_output_line);
-    close(output[0]);
-  }
+  OutputLines lines(output[0], request.on_output_line);
   int status = 0;
   struct rusage usage {};
-  while (wait4(pid, &status, 0, &usage) < 0) {
-    if (errno != EINTR) {
+  for (;;) {
+    const pid_t done = wait4(pid, &status, WNOHANG, &usage);
+    if (done == pid) break;
+    if (done < 0 && errno != EINTR) {
       status = -1;
       break;
     }
+    timespec grace_left{};
+    const timespec* timeout = nullptr;
+    if (const uint64_t since = stop_requested_ns.load(); since != 0 && !killed.load()) {
+      const uint64_t waited_ns = monotonic_ns() - since;
+      if (waited_ns >= request.kill_after_ns) {
+        killed.store(true);
+        result.killed_after_grace = true;
+        kill(pid, SIGKILL);
+        continue;
+      }
+      const uint64_t left_ns = request.kill_after_ns - waited_ns;
+      grace_left = {static_cast<time_t>(left_ns / 1'000'000'000ULL), static_cast<long>(left_ns % 1'000'000'000ULL)};
+      timeout = &grace_left;
+    }
+    // Sleeps until the child changes state, a signal comes, the child writes a line, or the
+    // grace period ends.
+    pollfd watch = lines.watch();
+    if (ppoll(&watch, 1, timeout, &signals.original_mask()) > 0) lines.read_some();
   }
+  lines.finish();
   result.end_ns = realtime_ns();
   child_pid.store(0);
   result.peak_rss_bytes = static_cast<uint64_t>(usage.ru_maxrss) * 1024;
   result.forwarded_signals = forwarded.load();
-  result.killed_after_second_interrupt = killed.load();
+  result.killed_after_second_interrupt = killed.load() && !result.killed_after_grace;
   if (status == -1)
     result.exit = {ExitStatus::Kind::unknown, 0, 0};
   else if (WIFEXITED(status))

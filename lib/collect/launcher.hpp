@@ -1,6 +1,7 @@
 #pragma once
 // Starts the target as a child process and waits for it, forwarding the signals a user sends
-// to brrr (Ctrl-C, SIGTERM) so that the target ends and brrr can still write its report.
+// to brrr (Ctrl-C, SIGTERM) so that the target ends and brrr can still write its report; a
+// target that does not end soon after (it ignores the signal) is killed.
 
 #include "model/run.hpp"
 
@@ -14,6 +15,8 @@
 
 namespace brrr {
 
+inline constexpr uint64_t default_kill_after_ns = 10'000'000'000ULL;
+
 struct LaunchRequest {
   std::vector<std::string> command;
   // Variables set (or replaced) in the target's environment.
@@ -22,6 +25,9 @@ struct LaunchRequest {
   // a time (without its newline), as it comes; otherwise the child shares brrr's. It must not
   // throw: the child is still running while it is called.
   std::function<void(std::string_view)> on_output_line;
+  // How long the target may take to end after brrr received a request to stop (SIGINT,
+  // SIGTERM, SIGHUP) before brrr kills it with SIGKILL.
+  uint64_t kill_after_ns = default_kill_after_ns;
 };
 
 struct LaunchResult {
@@ -35,6 +41,9 @@ struct LaunchResult {
   // second interrupt.
   int forwarded_signals = 0;
   bool killed_after_second_interrupt = false;
+  // Whether brrr killed the target because it had not ended kill_after_ns after a request
+  // to stop.
+  bool killed_after_grace = false;
   // The target's peak resident memory (its own process, from wait4).
   uint64_t peak_rss_bytes = 0;
 };

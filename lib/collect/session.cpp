@@ -25,10 +25,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// A folder of the run's own, made by mkdtemp, so that runs at once never share one. Absolute,
+// because the target reads its name from the environment and may change its directory.
 fs::path make_data_dir(const std::vector<std::string>& command) {
   const char* tmp = std::getenv("TMPDIR");
   fs::path base = tmp && *tmp ? tmp : "/tmp";
-  std::string name = fs::path(command.front()).filename().string();
+  std::error_code ec;
+  if (fs::path absolute = fs::absolute(base, ec); !ec) base = absolute;
+  // The program's name helps a person find the folder; a long one would overflow NAME_MAX.
+  const std::string name = fs::path(command.front()).filename().string().substr(0, 64);
   std::string tmpl = (base / ("brrr-" + name + "-XXXXXX")).string();
   if (!mkdtemp(tmpl.data()))
     throw std::runtime_error(
@@ -112,6 +117,21 @@ std::string default_report_stem(const std::vector<std::string>& command, const s
   return fmt::format("brrr-{}-{}-rank{}", name, short_host, rank->rank);
 }
 
+std::string keep_report_elsewhere(const ProfileResult& result, const fs::path& wanted, const std::string& text) {
+  const fs::path fallback = result.data_dir / wanted.filename();
+  try {
+    write_file_atomically(fallback, text, false);
+  } catch (const std::exception&) {
+    return "the recorded streams are kept in " + result.data_dir.string();
+  }
+  // The report holds everything brrr makes of the streams; they may be large, on a disk that
+  // may be the full one.
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(result.data_dir, ec))
+    if (entry.path().extension() == ".brrrs") fs::remove(entry.path(), ec);
+  return "the report is saved as " + fallback.string() + " instead";
+}
+
 ProfileResult profile_command(const ProfileRequest& request) {
   return_large_allocations();
   ProfileResult result;
@@ -136,7 +156,7 @@ ProfileResult profile_command(const ProfileRequest& request) {
   }
   result.data_dir = make_data_dir(request.command);
 
-  LaunchRequest launch{request.command, {}, {}};
+  LaunchRequest launch{request.command, {}, {}, request.kill_after_ns};
   launch.environment.emplace_back("CUDA_INJECTION64_PATH", library.string());
   launch.environment.emplace_back("BRRR_STREAM_DIR", result.data_dir.string());
   // NVTX loads its injection at the program's first NVTX call; the injection library starts
@@ -172,12 +192,18 @@ ProfileResult profile_command(const ProfileRequest& request) {
   TimelineDetail timeline;
   Run run = build_run(trace, facts, {}, request.trace_events.empty() ? nullptr : &timeline);
   for (auto& p : problems) run.info.incomplete_reasons.push_back(std::move(p));
-  if (result.launch.exit.kind == ExitStatus::Kind::signaled)
+  if (result.launch.exit.kind == ExitStatus::Kind::signaled) {
+    std::string why;
+    if (result.launch.killed_after_second_interrupt) why = " after a second interrupt";
+    if (result.launch.killed_after_grace)
+      why = fmt::format(" by brrr, {:g} s after a request to stop that it did not follow",
+                        static_cast<double>(request.kill_after_ns) / 1e9);
     run.info.incomplete_reasons.push_back(fmt::format(
         "the target was killed by signal {} ({}){}", result.launch.exit.signal,
         sigabbrev_np(result.launch.exit.signal) ? std::string("SIG") + sigabbrev_np(result.launch.exit.signal)
                                                 : "unknown",
-        result.launch.killed_after_second_interrupt ? " after a second interrupt" : ""));
+        why));
+  }
   run.info.complete = run.info.incomplete_reasons.empty();
   if (!request.trace_events.empty()) {
     try {
@@ -193,6 +219,9 @@ ProfileResult profile_command(const ProfileRequest& request) {
   if (trace.processes.empty() && !driver_present())
     result.notes.push_back(
         "no NVIDIA driver on this machine (libcuda.so.1 not found): the program could not use a GPU");
+  else if (trace.processes.empty())
+    result.notes.push_back("no process of the program was traced: it used no GPU, or it removed "
+                           "CUDA_INJECTION64_PATH or BRRR_STREAM_DIR from its environment before its first CUDA call");
 
   struct rusage self {};
   if (getrusage(RUSAGE_SELF, &self) == 0)

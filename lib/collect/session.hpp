@@ -23,6 +23,8 @@ struct ProfileRequest {
   // kernel), or all; and optionally only those inside an NVTX range of this name.
   std::string counters = "first:1";
   std::string counters_range;
+  // How long the target may take to end after a request to stop before it is killed.
+  uint64_t kill_after_ns = default_kill_after_ns;
   // Queued and submitted timestamps of every kernel: evidence of how long launches waited in the
   // queue, at about 1.1 µs a launch on the H100 (measured), so off unless asked for.
   bool queued_timestamps = false;
@@ -71,5 +73,12 @@ void return_large_allocations();
 // (and of jobs on several hosts sharing a folder) each write their own report.
 [[nodiscard]] std::string default_report_stem(const std::vector<std::string>& command,
                                               const std::optional<RankInfo>& rank, const std::string& host);
+
+// Keeps a report that could not be written where it belonged: in the run's data folder, under
+// the file name of `wanted`, and removes the record streams there; when even that fails, the
+// data folder is left as it is. Returns the words that tell the user where the data is ("the
+// report is saved as ...").
+[[nodiscard]] std::string keep_report_elsewhere(const ProfileResult& result, const std::filesystem::path& wanted,
+                                                const std::string& text);
 
 } // namespace brrr

@@ -528,6 +528,13 @@ private:
       if (!global_string(value.metric, metric)) {
         return;
       }
+      // Counters count events: a value that is negative, not a number, or beyond 64 bits cannot
+      // come from one, and would poison every figure derived from it.
+      if (!(value.value >= 0 && value.value < 0x1p64)) {
+        problem_ = "record at byte " + std::to_string(record_offset_) + " (counter_sample) holds the value " +
+                   std::to_string(value.value) + ", which no counter can have: the stream is corrupt";
+        return;
+      }
       sample.values.emplace_back(metric, value.value);
     }
     trace_.counters.push_back(std::move(sample));

@@ -42,7 +42,7 @@ std::string render(const Report& report, Format format, const RenderOptions& opt
   case Format::text:
     return render_text(report, options);
   case Format::json:
-    return report_to_json(report).dump(2) + "\n";
+    return report_to_text(report);
   case Format::md:
     return render_markdown(report, options);
   case Format::csv:

@@ -13,6 +13,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -553,6 +554,28 @@ Report report_from_json(const json& j, const std::string& source) {
   return report;
 }
 
+std::string report_to_text(const Report& report) {
+  return report_to_json(report).dump(2, ' ', false, ojson::error_handler_t::replace) + "\n";
+}
+
+json parse_json_text(const std::string& text, const std::string& source) {
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) throw InputError(source + ": is empty");
+  try {
+    return json::parse(text);
+  } catch (const json::parse_error& e) {
+    // The parser reports the end of input in its message only between tokens; a file cut
+    // inside a string, number or literal fails one byte past its end.
+    const bool cut = std::string(e.what()).find("unexpected end of input") != std::string::npos || e.byte > text.size();
+    throw InputError(source + ": " +
+                     (cut ? "JSON is cut short (truncated file?) at byte " : "not valid JSON at byte ") +
+                     std::to_string(e.byte));
+  } catch (const json::out_of_range& e) {
+    // A number beyond the range of a double; the message quotes it, after the library's tag.
+    const std::string what = e.what();
+    throw InputError(source + ": not valid JSON: " + what.substr(what.find("] ") + 2));
+  }
+}
+
 json read_json_file(const std::filesystem::path& path) {
   const std::string name = path.string();
   std::error_code ec;
@@ -563,17 +586,7 @@ json read_json_file(const std::filesystem::path& path) {
   if (!in) throw InputError(name + ": cannot be read (" + std::strerror(errno) + ")");
   std::stringstream buffer;
   buffer << in.rdbuf();
-  const std::string text = buffer.str();
-  if (text.find_first_not_of(" \t\r\n") == std::string::npos) throw InputError(name + ": is empty");
-  try {
-    return json::parse(text);
-  } catch (const json::parse_error& e) {
-    // The parser reports the end of input in its message only between tokens; a file cut
-    // inside a string, number or literal fails one byte past its end.
-    const bool cut = std::string(e.what()).find("unexpected end of input") != std::string::npos || e.byte > text.size();
-    throw InputError(name + ": " + (cut ? "JSON is cut short (truncated file?) at byte " : "not valid JSON at byte ") +
-                     std::to_string(e.byte));
-  }
+  return parse_json_text(buffer.str(), name);
 }
 
 Report read_report(const std::filesystem::path& path) { return report_from_json(read_json_file(path), path.string()); }
@@ -585,33 +598,48 @@ void reanalyse(Report& report) {
 
 namespace {
 
-// What a producer writes to a temporary file beside its destination, fsync'd, with the mode of
-// an ordinary file of the user's; removed on destruction unless it was published under its name.
+namespace fs = std::filesystem;
+
+[[noreturn]] void fail(const fs::path& path, const std::string& what, int error) {
+  throw std::runtime_error(path.string() + ": " + what + " (" + std::strerror(error) + ")");
+}
+
+fs::path folder_of(const fs::path& path) { return path.has_parent_path() ? path.parent_path() : fs::path("."); }
+
+// Makes a new name in the folder durable: without this a crash right after the rename can
+// leave the folder without the file on some file systems. Best effort: not every file system
+// can flush a folder, and the file itself is already on disk.
+void sync_folder(const fs::path& folder) {
+  const int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  (void)::fsync(fd);
+  ::close(fd);
+}
+
+// What a producer writes to a temporary file ".<name>.XXXXXX" beside its destination (a rename
+// across file systems would not be atomic), fsync'd, with the mode of an ordinary file of the
+// user's; removed on destruction unless it was published under its name.
 class StagedFile {
 public:
-  StagedFile(const std::filesystem::path& path, const std::function<void(const WriteChunk&)>& produce) {
-    const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
-    std::string name = (dir / ("." + path.filename().string() + ".XXXXXX")).string();
-    const int fd = mkstemp(name.data());
-    if (fd < 0)
-      throw std::runtime_error(path.string() + ": cannot write in " + dir.string() + " (" + std::strerror(errno) + ")");
+  StagedFile(const fs::path& path, const std::function<void(const WriteChunk&)>& produce) : folder_(folder_of(path)) {
+    std::string name = (folder_ / ("." + path.filename().string() + ".XXXXXX")).string();
+    const int fd = ::mkstemp(name.data());
+    if (fd < 0) fail(path, "cannot write in " + folder_.string(), errno);
     temporary_ = std::move(name);
-    auto cannot_write = [&](int err) {
-      return std::runtime_error(path.string() + ": cannot write (" + std::strerror(err) + ")");
-    };
     const WriteChunk write = [&](std::string_view chunk) {
       std::size_t done = 0;
       while (done < chunk.size()) {
         const ssize_t n = ::write(fd, chunk.data() + done, chunk.size() - done);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) throw cannot_write(n == 0 ? EIO : errno);
+        // A regular file that takes no bytes is full.
+        if (n <= 0) fail(path, "cannot write", n == 0 ? ENOSPC : errno);
         done += static_cast<std::size_t>(n);
       }
     };
     // A constructor that throws runs no destructor: each failure removes the file itself.
     try {
       produce(write);
-      if (::fsync(fd) != 0) throw cannot_write(errno);
+      if (::fsync(fd) != 0) fail(path, "cannot write", errno);
     } catch (...) {
       ::close(fd);
       ::unlink(temporary_.c_str());
@@ -620,7 +648,7 @@ public:
     if (::close(fd) != 0) {
       const int err = errno;
       ::unlink(temporary_.c_str());
-      throw cannot_write(err);
+      fail(path, "cannot write", err);
     }
     // mkstemp creates the file 0600; a report is an ordinary file of the user's.
     const mode_t mask = ::umask(0);
@@ -636,53 +664,90 @@ public:
   // Gives the file the name `path` unless that name exists. link(2) fails when the name exists,
   // so no check-then-write race can replace another writer's file. Returns false when the name
   // is taken; throws on other failures.
-  bool publish_new(const std::filesystem::path& path) {
-    if (::link(temporary_.c_str(), path.c_str()) == 0) return true;
+  bool publish_new(const fs::path& path) {
+    if (::link(temporary_.c_str(), path.c_str()) == 0) {
+      ::unlink(temporary_.c_str());
+      temporary_.clear();
+      sync_folder(folder_);
+      return true;
+    }
     const int err = errno;
     if (err == EEXIST) return false;
     // Some file systems have no hard links; there a check just before the rename must do.
-    std::error_code ec;
-    if ((err == EPERM || err == ENOTSUP || err == EOPNOTSUPP) && !std::filesystem::exists(path, ec)) {
+    if (err == EPERM || err == ENOTSUP || err == EOPNOTSUPP) {
+      std::error_code ec;
+      if (fs::exists(fs::symlink_status(path, ec))) return false;
       publish_replacing(path);
       return true;
     }
-    throw std::runtime_error(path.string() + ": cannot write (" + std::strerror(err) + ")");
+    fail(path, "cannot write", err);
   }
 
   // Gives the file the name `path`, replacing what is there.
-  void publish_replacing(const std::filesystem::path& path) {
-    if (::rename(temporary_.c_str(), path.c_str()) != 0)
-      throw std::runtime_error(path.string() + ": cannot write (" + std::strerror(errno) + ")");
+  void publish_replacing(const fs::path& path) {
+    if (::rename(temporary_.c_str(), path.c_str()) != 0) fail(path, "cannot write", errno);
     temporary_.clear();
+    sync_folder(folder_);
   }
 
 private:
+  fs::path folder_;
   std::string temporary_;
 };
 
-} // namespace
-
-void write_file_atomically(const std::filesystem::path& path, const std::string& text, bool overwrite) {
-  write_file_atomically(path, [&](const WriteChunk& write) { write(text); }, overwrite);
+std::runtime_error exists_error(const fs::path& path) {
+  return std::runtime_error(path.string() + ": exists; pass --force to overwrite it, or choose another name");
 }
 
-void write_file_atomically(const std::filesystem::path& path, const std::function<void(const WriteChunk&)>& produce,
-                           bool overwrite) {
+// The checks made before writing `path`: what exists there may be replaced.
+void check_replaceable(const fs::path& path, bool overwrite) {
   std::error_code ec;
-  if (!overwrite && std::filesystem::exists(path, ec))
-    throw std::runtime_error(path.string() + ": exists; pass --force to overwrite it");
+  const auto status = fs::status(path, ec);
+  if (!fs::exists(status)) return;
+  if (!overwrite) throw exists_error(path);
+  // A device, a folder or a pipe is never replaced by a report (brrr runs as root in CI).
+  if (!fs::is_regular_file(status)) throw std::runtime_error(path.string() + ": is not a regular file");
+}
+
+} // namespace
+
+void write_file_atomically(const fs::path& path, const std::string& text, bool overwrite) {
+  write_file_atomically(
+      path, [&](const WriteChunk& write) { write(text); }, overwrite);
+}
+
+void write_file_atomically(const fs::path& path, const std::function<void(const WriteChunk&)>& produce,
+                           bool overwrite) {
+  check_replaceable(path, overwrite);
   StagedFile staged(path, produce);
   if (overwrite)
     staged.publish_replacing(path);
   else if (!staged.publish_new(path))
-    throw std::runtime_error(path.string() + ": exists; pass --force to overwrite it");
+    throw exists_error(path);
 }
 
-std::filesystem::path write_numbered_file(const std::string& stem, const std::string& text) {
-  std::filesystem::path path = stem + ".json";
+fs::path write_numbered_file(const std::string& stem, const std::string& text) {
+  // Far more than any folder of reports holds; a bound, so that a file system that reports
+  // every name as taken cannot keep brrr looping.
+  constexpr int most_names = 100'000;
+  fs::path path = stem + ".json";
   StagedFile staged(path, [&](const WriteChunk& write) { write(text); });
-  for (int number = 2; !staged.publish_new(path); ++number) path = stem + "-" + std::to_string(number) + ".json";
+  for (int number = 2; !staged.publish_new(path); ++number) {
+    if (number > most_names)
+      throw std::runtime_error(stem + ".json: it and the next " + std::to_string(most_names - 1) +
+                               " numbered names are taken");
+    path = stem + "-" + std::to_string(number) + ".json";
+  }
   return path;
+}
+
+void check_folder_writable(const fs::path& path) {
+  StagedFile probe(path, [](const WriteChunk&) {});
+}
+
+void check_writable(const fs::path& path, bool overwrite) {
+  check_replaceable(path, overwrite);
+  check_folder_writable(path);
 }
 
 } // namespace brrr

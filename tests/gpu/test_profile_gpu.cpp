@@ -2,8 +2,7 @@
 // crashes, process chains and PyTorch. The programs are the build's own (demo, launch loop,
 // reference kernels, test target), found next to this test executable.
 
-#include "gpu_runner.hpp"
-#include "paths.hpp"
+#include "profiled.hpp"
 
 #include "../trace_events_check.hpp"
 #include "analyse/analysis.hpp"
@@ -16,63 +15,13 @@
 #include <algorithm>
 #include <cmath>
 #include <csignal>
-#include <cstdio>
-#include <cstdlib>
-#include <fcntl.h>
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <optional>
-#include <spawn.h>
 #include <sstream>
 #include <string>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <vector>
 
-extern char** environ;
-
-namespace {
-
-namespace fs = std::filesystem;
-using brrr::gpu_testing::bin_dir;
-using brrr::gpu_testing::Outcome;
-using brrr::gpu_testing::run;
-using brrr::gpu_testing::scratch;
-using brrr::gpu_testing::source_dir;
-
-struct Profiled {
-  Outcome outcome;
-  brrr::Report report;
-};
-
-Profiled profile(const std::string& name, std::vector<std::string> target, std::vector<std::string> options = {}) {
-  const fs::path report = scratch() / (name + ".json");
-  std::vector<std::string> command{(bin_dir() / "brrr").string(), "profile", "-q", "--force", "-o", report.string()};
-  command.insert(command.end(), options.begin(), options.end());
-  command.push_back("--");
-  command.insert(command.end(), target.begin(), target.end());
-  Profiled p;
-  p.outcome = run(command);
-  INFO("brrr stderr: " << p.outcome.err);
-  REQUIRE(fs::exists(report));
-  p.report = brrr::read_report(report);
-  return p;
-}
-
-// The kernel group of a function, whatever namespace it sits in: "(anonymous
-// namespace)::tiny_kernel(float*)" is found as "tiny_kernel".
-const brrr::KernelGroup* find_kernel(const brrr::Run& run, const std::string& function) {
-  for (const auto& k : run.kernels) {
-    const auto at = k.name.find(function + "(");
-    if (at != std::string::npos && (at == 0 || k.name[at - 1] == ':' || k.name[at - 1] == ' ')) return &k;
-  }
-  return nullptr;
-}
-
-std::string program(const std::string& name) { return (bin_dir() / name).string(); }
-
-} // namespace
+using namespace brrr::gpu_testing;
 
 TEST_CASE("a launch loop gives exactly its kernels, and its exit status passes through") {
   auto p = profile("launch-loop", {program("brrr-launch-loop"), "5000"});

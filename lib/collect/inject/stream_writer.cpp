@@ -1,6 +1,8 @@
 #include "collect/inject/stream_writer.hpp"
 
 #include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -60,6 +62,44 @@ std::string read_command_line() {
   return command;
 }
 
+// Moves a descriptor out of the way of the program: never 0, 1 or 2 (a program that closed
+// its standard streams would print into the stream file), and high when the limit allows,
+// where programs that dup2() onto chosen numbers (shells, daemons) do not reach.
+int move_high(int fd) {
+  constexpr int preferred_lowest = 1000;
+  struct rlimit limit {};
+  int moved = -1;
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur > preferred_lowest) {
+    moved = ::fcntl(fd, F_DUPFD_CLOEXEC, preferred_lowest);
+  }
+  if (moved < 0) {
+    moved = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  }
+  if (moved < 0) {
+    return fd;
+  }
+  ::close(fd);
+  return moved;
+}
+
+// The program's standard error as it was when the library started. brrr prints only while
+// descriptor 2 is still that file, never into one the program opened in its place after
+// closing it. A copy of the descriptor would be safer still, but would keep a pipe open that
+// the program closed, and whoever reads the pipe would wait for ever. A device other than a
+// terminal is not a standard error: a program that closed descriptor 2 before its first CUDA
+// call may find the driver's own device there.
+const OwnedDescriptor& error_output() {
+  static const OwnedDescriptor output = [] {
+    OwnedDescriptor d;
+    struct stat status {};
+    if (::fstat(STDERR_FILENO, &status) == 0 && (!S_ISCHR(status.st_mode) || ::isatty(STDERR_FILENO) == 1)) {
+      d.remember(STDERR_FILENO);
+    }
+    return d;
+  }();
+  return output;
+}
+
 // The launcher variables set in this process, as NAME=VALUE entries separated by NUL.
 std::string read_rank_environment() {
   std::string entries;
@@ -78,6 +118,20 @@ std::string read_rank_environment() {
 
 } // namespace
 
+void OwnedDescriptor::remember(int descriptor) {
+  struct stat status {};
+  fd = descriptor;
+  if (fd >= 0 && ::fstat(fd, &status) == 0) {
+    device = status.st_dev;
+    inode = status.st_ino;
+  }
+}
+
+bool OwnedDescriptor::intact() const {
+  struct stat status {};
+  return fd >= 0 && ::fstat(fd, &status) == 0 && status.st_dev == device && status.st_ino == inode;
+}
+
 void print_problem(std::string_view text) {
   static std::atomic<int> lines_printed{0};
   const int line = lines_printed.fetch_add(1);
@@ -91,10 +145,13 @@ void print_problem(std::string_view text) {
     return;
   }
   message += '\n';
-  write_all(STDERR_FILENO, reinterpret_cast<const std::byte*>(message.data()), message.size());
+  if (const OwnedDescriptor& output = error_output(); output.intact()) {
+    write_all(output.fd, reinterpret_cast<const std::byte*>(message.data()), message.size());
+  }
 }
 
 bool StreamWriter::open(const char* directory, uint64_t start_ns) {
+  (void)error_output();
   const std::lock_guard lock(mutex_);
   owner_pid_ = ::getpid();
   const std::string stem = std::string(directory) + "/" + std::to_string(owner_pid_);
@@ -102,19 +159,21 @@ bool StreamWriter::open(const char* directory, uint64_t start_ns) {
   // forking keeps its pid, and the new program loads the library anew.
   constexpr int max_attempts = 100;
   int open_error = 0;
-  for (int attempt = 0; attempt < max_attempts && fd_ < 0; ++attempt) {
+  int fd = -1;
+  for (int attempt = 0; attempt < max_attempts && fd < 0; ++attempt) {
     path_ = attempt == 0 ? stem + ".brrrs" : stem + "." + std::to_string(attempt) + ".brrrs";
-    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     open_error = errno;
-    if (fd_ < 0 && open_error != EEXIST) {
+    if (fd < 0 && open_error != EEXIST) {
       break;
     }
   }
-  if (fd_ < 0) {
+  if (fd < 0) {
     print_problem("cannot create a stream file " + path_ + ": " + std::strerror(open_error) +
                   ": this process is not traced");
     return false;
   }
+  stream_.remember(move_high(fd));
   pending_.reserve(1u << 20);
   stream::append_file_header(pending_);
   const stream::ProcessBeginRecord begin{static_cast<int32_t>(owner_pid_), static_cast<int32_t>(::getppid()), start_ns};
@@ -123,7 +182,7 @@ bool StreamWriter::open(const char* directory, uint64_t start_ns) {
     stream::append_text_record(pending_, stream::RecordType::environment, environment);
   }
   commit_locked();
-  return fd_ >= 0;
+  return stream_.fd >= 0;
 }
 
 void StreamWriter::warn(std::string_view text) {
@@ -138,29 +197,53 @@ void StreamWriter::finish(uint64_t end_ns) {
   }
   stream::append_record(pending_, stream::ProcessEndRecord{end_ns});
   commit_locked();
-  if (fd_ >= 0) {
-    ::close(fd_);
-    fd_ = -1;
+  if (stream_.intact()) {
+    ::close(stream_.fd);
   }
+  stream_.fd = -1;
 }
 
 void StreamWriter::abandon_in_child() {
   abandoned_.store(true);
-  if (fd_ >= 0) {
-    ::close(fd_);
-    fd_ = -1;
+  if (stream_.intact()) {
+    ::close(stream_.fd);
   }
+  stream_.fd = -1;
 }
 
-bool StreamWriter::active_locked() const { return fd_ >= 0 && !abandoned_.load() && ::getpid() == owner_pid_; }
+bool StreamWriter::keep_descriptor_locked() {
+  if (stream_.intact()) {
+    return true;
+  }
+  // The number is not the stream's any more: it is never closed, as it may be the program's
+  // own file now. The stream is opened again by its (absolute) path, at its end.
+  const int lost = stream_.fd;
+  stream_.fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (stream_.intact()) {
+    stream_.fd = move_high(stream_.fd);
+    warn_locked("the program closed or replaced file descriptor " + std::to_string(lost) +
+                ", brrr's stream file; brrr opened the file again");
+    return true;
+  }
+  if (stream_.fd >= 0) {
+    ::close(stream_.fd);
+  }
+  stream_.fd = -1;
+  print_problem("the program closed brrr's stream file " + path_ +
+                " and it cannot be opened again: the rest of this process is not traced");
+  return false;
+}
+
+bool StreamWriter::active_locked() const { return stream_.fd >= 0 && !abandoned_.load() && ::getpid() == owner_pid_; }
 
 void StreamWriter::commit_locked() {
-  if (!pending_.empty() && active_locked() && !write_all(fd_, pending_.data(), pending_.size())) {
+  if (!pending_.empty() && active_locked() && keep_descriptor_locked() &&
+      !write_all(stream_.fd, pending_.data(), pending_.size())) {
     const int write_error = errno;
     print_problem("writing " + path_ + " failed: " + std::strerror(write_error) +
                   ": the rest of this process is not traced");
-    ::close(fd_);
-    fd_ = -1;
+    ::close(stream_.fd);
+    stream_.fd = -1;
   }
   pending_.clear();
 }

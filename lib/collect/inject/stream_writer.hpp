@@ -21,10 +21,26 @@
 
 namespace brrr::inject {
 
-// Prints "brrr: <text>" on stderr with one write(2). After a handful of lines per process it
-// prints one last line saying that further problems are only in the stream, so that a
-// failure repeated per buffer cannot flood the program's output.
+// Prints "brrr: <text>" on stderr with one write(2), while descriptor 2 is still the file it
+// was when the library started (a program that closed it may have opened its own file in its
+// place). After a handful of lines per process it prints one last line saying that further
+// problems are only in the stream, so that a failure repeated per buffer cannot flood the
+// program's output.
 void print_problem(std::string_view text);
+
+// A descriptor and the identity of the file it referred to when brrr took it, so that brrr
+// writes through it only while the program has not closed it or put another file there: a
+// program may close descriptors it did not open (daemons close them all) or dup2() over them,
+// and its next file may get the number.
+struct OwnedDescriptor {
+  int fd = -1;
+  dev_t device = 0;
+  ino_t inode = 0;
+
+  void remember(int descriptor);
+  // Whether fd still refers to that file.
+  [[nodiscard]] bool intact() const;
+};
 
 class StreamWriter {
 public:
@@ -87,9 +103,13 @@ private:
   stream::StreamStringId intern_locked(std::string_view text);
   stream::StreamStringId intern_name_locked(const char* name);
   void warn_locked(std::string_view text);
+  // Makes sure the descriptor is the stream file before writing, opening the file again if
+  // the program took the descriptor away. False, with a line on stderr, when that is
+  // impossible.
+  bool keep_descriptor_locked();
 
   std::mutex mutex_;
-  int fd_ = -1;
+  OwnedDescriptor stream_;
   pid_t owner_pid_ = 0;
   std::atomic<bool> abandoned_{false};
   std::string path_;
