@@ -30,7 +30,7 @@ step() { # step NAME LIMIT COMMAND...
 }
 nvidia-smi -L >> "$log"
 # STEPS picks the parts and their order (space-separated): tests, multigpu, calibrate,
-# reliability, counters, overhead. A session that needs more than one call's time limit runs
+# calibrate-test (its GPU test alone), reliability, counters, overhead. A session that needs more than one call's time limit runs
 # the script twice, with the steps split between the calls.
 for part in ${STEPS:-tests multigpu calibrate reliability counters overhead}; do
   case $part in
@@ -55,6 +55,9 @@ for part in ${STEPS:-tests multigpu calibrate reliability counters overhead}; do
     fi
     ;;
   calibrate) step calibrate 200 env OUT="$work/calibrate" BUDGET=195 bash scripts/device-calibrate.sh ;;
+  calibrate-test)
+    step calibrate-test 90 sh -c "\"$bin/brrr_gpu_tests\" -tc='calibrate*' > \"$work/gpu-test-calibrate.txt\" 2>&1"
+    ;;
   reliability) step reliability 150 env OUT="$work/reliability" BUDGET=145 bash scripts/device-reliability.sh ;;
   counters)
     step counters 100 python3 bench/counters_accuracy.py --bin "$bin" --out "$work/counters-accuracy.md"
@@ -69,7 +72,7 @@ for part in ${STEPS:-tests multigpu calibrate reliability counters overhead}; do
   esac
 done
 for f in "$work"/multigpu/multigpu-h100.md "$work"/calibrate/calibrate-h100.md "$work"/reliability/*.md \
-  "$work"/gpu-tests.txt "$work"/counters-accuracy.md "$work"/trace-overhead-*.md; do
+  "$work"/gpu-tests.txt "$work"/gpu-test-calibrate.txt "$work"/counters-accuracy.md "$work"/trace-overhead-*.md; do
   [ -f "$f" ] && cp "$f" "$out/"
 done
 tar czf "$out/session-all.tgz" -C "$work" .
