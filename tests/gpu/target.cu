@@ -19,7 +19,7 @@
 //   brrr-test-target long-loop N         N launches of a tiny kernel, printing its resident
 //                                        memory after each tenth of them as one JSON line
 //   brrr-test-target late-kernel         12000 launches of one kernel, then 10 of a kernel first
-//                                        seen after them (brrr's counters must wake up for it)
+//                                        seen after them (brrr's counters must still measure it)
 // Each prints the number of kernels it launched, so that the tests can count them in the report.
 
 #include "cuda_check.h"

@@ -59,25 +59,18 @@ struct ChipConfig {
   std::vector<uint8_t> config_image;
 };
 
-// The range profiler of one context: enabled at a sampled launch, and disabled again once
-// sampling has gone quiet, because while it is enabled every launch of the program costs about
-// 1 µs more (bench/results/counters-accuracy-h100.md) and CUPTI hands over no activity buffer
-// before the forced flush at exit (inject.cpp's fatal-signal handler forces that flush for
-// crashes). Enabling it again costs 150–190 ms and makes a new profiler object, whose counter
-// data image must be sized and initialised anew (reusing the old image crashed inside CUPTI).
+// The range profiler of one context, enabled at its first sampled launch and left enabled.
+// While it is enabled, every launch of the program costs about 1 µs more and CUPTI hands over
+// no activity buffer before the forced flush at exit (inject.cpp's fatal-signal handler forces
+// that flush for crashes): bench/results/counters-accuracy-h100.md. Disabling it once sampling
+// goes quiet was tried (session 3) and is not done: the disable's interval hid a queued kernel
+// from the timeline and the program's memory still grew; see docs/counters.md.
 struct ContextProfiler {
   CUcontext context = nullptr;
   ChipConfig* chip = nullptr;
   std::vector<uint8_t> counter_data;
   CUpti_RangeProfiler_Object* object = nullptr;
-  bool enabled = false;
 };
-
-// Launches without a sample after which the range profiler is disabled: disabling it costs
-// 11–16 ms once, and an enabled one about 1.2 µs a launch, so it pays off only after about
-// 10 000 launches (a short program never pays for it). Doubled at every re-enabling, so that a
-// program whose new kernels keep trickling in pays for re-enabling a few times at most.
-constexpr uint64_t first_idle_launches = 10000;
 
 // An 8-byte word of a kernel's parameters, where a pointer can be.
 struct ParamWord {
@@ -125,12 +118,6 @@ struct CountersState {
   bool dataflow_compared = false;
   // A launch of some thread is being measured: the range profiler measures one at a time.
   bool busy = false;
-  // Outermost launch calls seen, and the count at the last sample: the profiler is disabled
-  // after idle_launches of them without a sample.
-  uint64_t launches = 0;
-  uint64_t last_sample_launch = 0;
-  uint64_t idle_launches = first_idle_launches;
-  uint32_t enabled_profilers = 0;
   uint64_t samples = 0;
   uint64_t started_ns = 0;
   uint64_t last_progress_ns = 0;
@@ -409,8 +396,6 @@ bool enable(CountersState& s, ContextProfiler& p) {
     return false;
   }
   p.object = params.pRangeProfilerObject;
-  p.enabled = true;
-  ++s.enabled_profilers;
   auto size = cupti_params<CUpti_RangeProfiler_GetCounterDataSize_Params>(
       CUpti_RangeProfiler_GetCounterDataSize_Params_STRUCT_SIZE);
   size.pRangeProfilerObject = p.object;
@@ -424,31 +409,6 @@ bool enable(CountersState& s, ContextProfiler& p) {
   }
   p.counter_data.assign(size.counterDataSize, 0);
   return configure(s, p);
-}
-
-// Disables the range profilers of this context that no sample needs any more, and records the
-// time it took as brrr's. A failure leaves the profiler enabled: only the program's launches
-// stay slower.
-void disable_idle(CountersState& s, CUcontext context) {
-  const CuptiApi& api = *s.api;
-  if (context == nullptr && driver() != nullptr) driver()->cuCtxGetCurrent(&context);
-  for (auto& [ctx, p] : s.contexts) {
-    if (p == nullptr || !p->enabled || ctx != context) continue;
-    const uint64_t start_ns = now_ns(api);
-    auto params = cupti_params<CUpti_RangeProfiler_Disable_Params>(CUpti_RangeProfiler_Disable_Params_STRUCT_SIZE);
-    params.pRangeProfilerObject = p->object;
-    if (CUptiResult r = api.cuptiRangeProfilerDisable(&params); r != CUPTI_SUCCESS) {
-      s.writer->warn(describe_failure(api, "cuptiRangeProfilerDisable", r) +
-                     ": the range profiler stays enabled, and launches stay about 1 µs slower");
-      s.idle_launches = UINT64_MAX;
-      return;
-    }
-    p->enabled = false;
-    p->object = nullptr;
-    --s.enabled_profilers;
-    StreamWriter::Batch batch(*s.writer);
-    if (batch.active()) batch.add(stream::ToolEventRecord{start_ns, now_ns(api), 0, 0});
-  }
 }
 
 ContextProfiler* context_profiler(CountersState& s, CUcontext context) {
@@ -635,8 +595,6 @@ void on_launch(CUpti_CallbackDomain domain, CUpti_CallbackId id, const CUpti_Cal
     {
       std::lock_guard lock(s.mutex);
       on_launch_arguments(s, params, cb);
-      if (++s.launches - s.last_sample_launch > s.idle_launches && s.enabled_profilers > 0 && !s.busy)
-        disable_idle(s, cb.context);
     }
     if (!s.options.range.empty() && t_inside_range == 0) return;
     const KernelKey key = launch_key(params, cb);
@@ -668,10 +626,6 @@ void on_launch(CUpti_CallbackDomain domain, CUpti_CallbackId id, const CUpti_Cal
     // metric configuration) included: it goes into the tool event, never to the program.
     t_sample_start_ns = now_ns(*s.api);
     ContextProfiler* p = context_profiler(s, context);
-    if (p != nullptr && !p->enabled) {
-      s.idle_launches = s.idle_launches > UINT64_MAX / 2 ? UINT64_MAX : s.idle_launches * 2;
-      if (!enable(s, *p)) p = nullptr;
-    }
     auto start = cupti_params<CUpti_RangeProfiler_Start_Params>(CUpti_RangeProfiler_Start_Params_STRUCT_SIZE);
     CUptiResult started = CUPTI_ERROR_UNKNOWN;
     if (p != nullptr) {
@@ -697,7 +651,6 @@ void on_launch(CUpti_CallbackDomain domain, CUpti_CallbackId id, const CUpti_Cal
     std::lock_guard lock(s.mutex);
     finish_sample(s, *p, cb);
     s.busy = false;
-    s.last_sample_launch = s.launches;
   }
 }
 

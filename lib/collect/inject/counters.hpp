@@ -7,10 +7,7 @@
 // measured: the launch callback starts the range profiler before the launch and stops it
 // after, so the driver replays that one kernel once per counter pass; the values go into the
 // stream as a counter sample keyed by the launch's correlation id, and the time the replay
-// held the program up as a tool event, which the model cuts out of the timeline. The range
-// profiler is enabled only while sampling goes on: after 10 000 launches without a sample it is
-// disabled (an enabled one adds about 1 µs to every launch), and enabled again for a kernel
-// that needs a sample later.
+// held the program up as a tool event, which the model cuts out of the timeline.
 //
 // Nothing here may stop the program: when counters are unavailable (privileges, MIG, another
 // profiler) each distinct kernel gets one counter-gap record with the reason, and tracing

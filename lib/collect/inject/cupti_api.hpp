@@ -41,7 +41,6 @@
   X(cuptiProfilerHostGetConfigImage)                                                                                   \
   X(cuptiProfilerHostEvaluateToGpuValues)                                                                              \
   X(cuptiRangeProfilerEnable)                                                                                          \
-  X(cuptiRangeProfilerDisable)                                                                                         \
   X(cuptiRangeProfilerGetCounterDataSize)                                                                              \
   X(cuptiRangeProfilerCounterDataImageInitialize)                                                                      \
   X(cuptiRangeProfilerSetConfig)                                                                                       \
