@@ -63,8 +63,9 @@ struct ChipConfig {
 // While it is enabled, every launch of the program costs about 1 µs more and CUPTI hands over
 // no activity buffer before the forced flush at exit (inject.cpp's fatal-signal handler forces
 // that flush for crashes): bench/results/counters-accuracy-h100.md. Disabling it once sampling
-// goes quiet was tried (session 3) and is not done: the disable's interval hid a queued kernel
-// from the timeline and the program's memory still grew; see docs/counters.md.
+// goes quiet was tried (session 3) and is not done: the program's memory still grew, and in one
+// run a kernel the GPU ran during the disable's tool interval went missing from the exported
+// timeline; see docs/counters.md.
 struct ContextProfiler {
   CUcontext context = nullptr;
   ChipConfig* chip = nullptr;
