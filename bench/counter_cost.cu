@@ -15,10 +15,6 @@
 
 #include <cuda.h>
 #include <cuda_runtime.h>
-#include <cupti_profiler_host.h>
-#include <cupti_profiler_target.h>
-#include <cupti_range_profiler.h>
-#include <cupti_target.h>
 
 #include <algorithm>
 #include <chrono>
@@ -29,27 +25,9 @@
 #include <vector>
 
 #include "cuda_check.h"
+#include "cupti_bench.h"
 
 namespace {
-
-// Any failing CUPTI call ends the benchmark with its name: a partial table would mislead.
-#define CUPTI_CHECK(call)                                                                                              \
-  do {                                                                                                                 \
-    CUptiResult r_ = (call);                                                                                           \
-    if (r_ != CUPTI_SUCCESS) {                                                                                         \
-      const char* s_ = nullptr;                                                                                        \
-      cuptiGetResultString(r_, &s_);                                                                                   \
-      std::fprintf(stderr, "brrr-counter-cost: %s failed: %s\n", #call, s_ ? s_ : "?");                                \
-      std::exit(1);                                                                                                    \
-    }                                                                                                                  \
-  } while (0)
-
-template <typename Params> Params params(size_t size) {
-  Params p{};
-  p.structSize = size;
-  return p;
-}
-#define PARAMS(type) params<type>(type##_STRUCT_SIZE)
 
 // Each CUPTI step is named on stderr before it runs, so that a crash inside CUPTI shows where.
 #define STEP(what) std::fprintf(stderr, "  step: %s\n", what)
@@ -58,25 +36,6 @@ struct MetricSet {
   const char* name;
   std::vector<const char*> metrics;
 };
-
-const std::vector<const char*> sass_flops = {
-    "sm__sass_thread_inst_executed_op_dfma_pred_on.sum", "sm__sass_thread_inst_executed_op_dadd_pred_on.sum",
-    "sm__sass_thread_inst_executed_op_dmul_pred_on.sum", "sm__sass_thread_inst_executed_op_ffma_pred_on.sum",
-    "sm__sass_thread_inst_executed_op_fadd_pred_on.sum", "sm__sass_thread_inst_executed_op_fmul_pred_on.sum",
-    "sm__sass_thread_inst_executed_op_hfma_pred_on.sum", "sm__sass_thread_inst_executed_op_hadd_pred_on.sum",
-    "sm__sass_thread_inst_executed_op_hmul_pred_on.sum"};
-const std::vector<const char*> memory_and_tensor_instructions = {"dram__bytes_read.sum",
-                                                                 "dram__bytes_write.sum",
-                                                                 "lts__t_bytes.sum",
-                                                                 "gpu__time_duration.sum",
-                                                                 "sm__inst_executed_pipe_tensor_op_hmma.sum",
-                                                                 "sm__inst_executed_pipe_tensor_op_gmma.sum",
-                                                                 "sm__inst_executed_pipe_tensor_op_imma.sum",
-                                                                 "sm__inst_executed_pipe_tensor_op_dmma.sum"};
-const std::vector<const char*> tensor_paths = {
-    "sm__ops_path_tensor_src_fp64.sum", "sm__ops_path_tensor_src_tf32_dst_fp32.sum",
-    "sm__ops_path_tensor_src_fp16.sum", "sm__ops_path_tensor_src_bf16_dst_fp32.sum",
-    "sm__ops_path_tensor_src_fp8.sum",  "sm__ops_path_tensor_src_int8.sum"};
 
 std::vector<const char*> joined(std::initializer_list<const std::vector<const char*>*> parts) {
   std::vector<const char*> out;
@@ -98,44 +57,6 @@ double now_ms() {
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v.empty() ? 0 : v[v.size() / 2];
-}
-
-struct Config {
-  std::vector<uint8_t> image;
-  size_t passes = 0;
-  CUpti_Profiler_Host_Object* host = nullptr;
-  std::vector<const char*> metrics;
-};
-
-Config make_config(const char* chip, const std::vector<uint8_t>& availability, const std::vector<const char*>& m) {
-  Config c;
-  c.metrics = m;
-  auto init = PARAMS(CUpti_Profiler_Host_Initialize_Params);
-  init.profilerType = CUPTI_PROFILER_TYPE_RANGE_PROFILER;
-  init.pChipName = chip;
-  init.pCounterAvailabilityImage = availability.data();
-  CUPTI_CHECK(cuptiProfilerHostInitialize(&init));
-  c.host = init.pHostObject;
-  auto add = PARAMS(CUpti_Profiler_Host_ConfigAddMetrics_Params);
-  add.pHostObject = c.host;
-  add.ppMetricNames = c.metrics.data();
-  add.numMetrics = c.metrics.size();
-  CUPTI_CHECK(cuptiProfilerHostConfigAddMetrics(&add));
-  auto size = PARAMS(CUpti_Profiler_Host_GetConfigImageSize_Params);
-  size.pHostObject = c.host;
-  CUPTI_CHECK(cuptiProfilerHostGetConfigImageSize(&size));
-  c.image.resize(size.configImageSize);
-  auto image = PARAMS(CUpti_Profiler_Host_GetConfigImage_Params);
-  image.pHostObject = c.host;
-  image.configImageSize = c.image.size();
-  image.pConfigImage = c.image.data();
-  CUPTI_CHECK(cuptiProfilerHostGetConfigImage(&image));
-  auto passes = PARAMS(CUpti_Profiler_Host_GetNumOfPasses_Params);
-  passes.configImageSize = c.image.size();
-  passes.pConfigImage = c.image.data();
-  CUPTI_CHECK(cuptiProfilerHostGetNumOfPasses(&passes));
-  c.passes = passes.numOfPasses;
-  return c;
 }
 
 // How a sample is taken, from the command line.

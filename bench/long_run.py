@@ -62,6 +62,7 @@ def main():
     parser.add_argument("--bin", default="build/bin", help="the build's bin folder")
     parser.add_argument("--launches", type=int, default=10_000_000)
     parser.add_argument("--out", required=True, help="Markdown file to write")
+    parser.add_argument("--brrr-args", default="", help="options for brrr profile, e.g. '--counters off'")
     args = parser.parse_args()
     target = [os.path.join(args.bin, "brrr-test-target"), "long-loop", str(args.launches)]
 
@@ -72,7 +73,7 @@ def main():
         report = os.path.join(scratch, "long-run.json")
         env = dict(os.environ, TMPDIR=streams)
         traced_rss, traced_wall, stream_bytes = run_loop(
-            [os.path.join(args.bin, "brrr"), "profile", "-q", "-o", report, "--"] + target, env, streams)
+            [os.path.join(args.bin, "brrr"), "profile", "-q", "-o", report] + args.brrr_args.split() + ["--"] + target, env, streams)
         with open(report) as f:
             r = json.load(f)
     kernels = sum(k["launches"] for k in r["kernels"] if "tiny_kernel(" in k["name"])
@@ -85,7 +86,9 @@ def main():
     lines = [
         f"## Memory of a {args.launches:,}-launch run",
         "",
-        f"`python3 bench/long_run.py --bin {args.bin} --launches {args.launches}` on {socket.gethostname()} "
+        f"`python3 bench/long_run.py --bin {args.bin} --launches {args.launches}"
+        + (f" --brrr-args '{args.brrr_args}'" if args.brrr_args else "")
+        + f"` on {socket.gethostname()} "
         f"({gpu}), {datetime.date.today().isoformat()}.",
         "",
         "| | plain | under brrr |",

@@ -30,7 +30,8 @@ step() { # step NAME LIMIT COMMAND...
 }
 nvidia-smi -L >> "$log"
 # STEPS picks the parts and their order (space-separated): tests, multigpu, calibrate,
-# calibrate-test (its GPU test alone), reliability, counters, overhead. A session that needs more than one call's time limit runs
+# calibrate-test (its GPU test alone), reliability, counters, overhead, buffers (whether CUPTI
+# hands activity buffers over, bench/buffer_hold.cu, and the long run with --counters off). A session that needs more than one call's time limit runs
 # the script twice, with the steps split between the calls.
 for part in ${STEPS:-tests multigpu calibrate reliability counters overhead}; do
   case $part in
@@ -58,7 +59,10 @@ for part in ${STEPS:-tests multigpu calibrate reliability counters overhead}; do
   calibrate-test)
     step calibrate-test 90 sh -c "\"$bin/brrr_gpu_tests\" -tc='calibrate*' > \"$work/gpu-test-calibrate.txt\" 2>&1"
     ;;
-  reliability) step reliability 150 env OUT="$work/reliability" BUDGET=145 bash scripts/device-reliability.sh ;;
+  reliability)
+    step reliability $((${RELIABILITY_BUDGET:-145} + 5)) env OUT="$work/reliability" BUDGET=${RELIABILITY_BUDGET:-145} \
+      bash scripts/device-reliability.sh
+    ;;
   counters)
     step counters 100 python3 bench/counters_accuracy.py --bin "$bin" --out "$work/counters-accuracy.md"
     ;;
@@ -68,11 +72,30 @@ for part in ${STEPS:-tests multigpu calibrate reliability counters overhead}; do
     step overhead-mlp 120 python3 bench/trace_overhead.py --bin "$bin" --programs mlp --no-million --rounds 3 \
       --steps 200 --out "$work/trace-overhead-mlp.md"
     ;;
+  buffers)
+    {
+      echo "| range profiler | flush | launches | µs/launch | buffers filled | handed over in the loop |" \
+        "kernel records in the loop | after the final forced flush | lost | incomplete | broken buffers |" \
+        "RSS growth MiB |"
+      echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    } > "$work/buffer-hold.md"
+    IFS=, read -ra runs <<< "${BUFFER_RUNS:-none default,enabled default,sampled default,sampled-rearmed default,callback default,callback-once default,callback forced}"
+    for run in "${runs[@]}"; do
+      set -- $run
+      step "buffer-hold $1 $2 ${3:-}" 60 sh -c "\"$bin/brrr-buffer-hold\" --profiler $1 --flush $2 --launches ${3:-1000000} \
+        >> \"$work/buffer-hold.md\""
+    done
+    for counters in ${LONG_RUN_COUNTERS-off first:1}; do
+      step "long-run-counters-$counters" 60 python3 bench/long_run.py --bin "$bin" --launches 1000000 \
+        --brrr-args "--counters $counters" --out "$work/long-run-counters-${counters/:/-}.md"
+    done
+    ;;
   *) echo "== $part: no such step" | tee -a "$log" ;;
   esac
 done
 for f in "$work"/multigpu/multigpu-h100.md "$work"/calibrate/calibrate-h100.md "$work"/reliability/*.md \
-  "$work"/gpu-tests.txt "$work"/gpu-test-calibrate.txt "$work"/counters-accuracy.md "$work"/trace-overhead-*.md; do
+  "$work"/gpu-tests.txt "$work"/gpu-test-calibrate.txt "$work"/counters-accuracy.md "$work"/trace-overhead-*.md \
+  "$work"/buffer-hold.md "$work"/long-run-*.md; do
   [ -f "$f" ] && cp "$f" "$out/"
 done
 tar czf "$out/session-all.tgz" -C "$work" .

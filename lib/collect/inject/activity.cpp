@@ -65,6 +65,8 @@ struct ActivityState {
   std::atomic<void (*)()> exit_action{nullptr};
   pthread_t flusher{};
   bool flusher_running = false;
+  // ActivityOptions::forced_periodic_flush.
+  bool forced_periodic_flush = false;
 };
 
 // Set once by start_activity and never freed: CUPTI may call the buffer callbacks from its
@@ -340,7 +342,7 @@ void* run_flusher(void* argument) {
     if (state.stopping.load()) {
       return nullptr;
     }
-    flush(state, 0);
+    flush(state, state.forced_periodic_flush ? CUPTI_ACTIVITY_FLAG_FLUSH_FORCED : 0);
   }
 }
 
@@ -402,6 +404,7 @@ void start_activity(const CuptiApi& api, StreamWriter& writer, const ActivityOpt
   g_state = new ActivityState;
   g_state->api = &api;
   g_state->writer = &writer;
+  g_state->forced_periodic_flush = options.forced_periodic_flush;
   const auto succeeded = [&](std::string_view call, CUptiResult result) {
     if (result != CUPTI_SUCCESS) {
       writer.warn(describe_failure(api, call, result));

@@ -23,6 +23,13 @@ struct ActivityOptions {
   // Copies, sets and NVTX ranges: BRRR_TRACE_OTHER=0 turns them all off, a comma-separated
   // list of kinds (MEMCPY,MEMSET,MARKER) keeps only those.
   std::string other_kinds = "1";
+  // The periodic flush is a forced one. Needed when counters are sampled: once a sample has
+  // been taken inside a launch call (the range profiler started in its API callback), CUPTI
+  // hands over no buffer to a default flush until the end of the process, so the program's
+  // memory grows by every record (~380 bytes a launch) and a SIGKILL loses them all. Forced
+  // flushes every period handed all of them over and lost none of a million launches in
+  // flight (bench/buffer_hold.cu, bench/results/reliability.md).
+  bool forced_periodic_flush = false;
 };
 
 // Enables the activity kinds and starts the periodic flush. Every failure becomes a warning

@@ -60,9 +60,10 @@ struct ChipConfig {
 };
 
 // The range profiler of one context, enabled at its first sampled launch and left enabled.
-// While it is enabled, every launch of the program costs about 1 µs more and CUPTI hands over
-// no activity buffer before the forced flush at exit (inject.cpp's fatal-signal handler forces
-// that flush for crashes): bench/results/counters-accuracy-h100.md. Disabling it once sampling
+// While it is enabled, every launch of the program costs about 1 µs more
+// (bench/results/counters-accuracy-h100.md). A sample taken inside a launch call keeps CUPTI
+// from handing activity buffers to a default flush, so the periodic flush is a forced one when
+// counters are on (ActivityOptions::forced_periodic_flush). Disabling the profiler once sampling
 // goes quiet was tried (session 3) and is not done: the program's memory still grew, and in one
 // run a kernel the GPU ran during the disable's tool interval went missing from the exported
 // timeline; see docs/counters.md.

@@ -80,10 +80,10 @@ void finish_stream(bool wait_for_gpu) {
 
 void finish_at_exit() { finish_stream(true); }
 
-// Signals whose default action ends the process without its exit handlers. With counters on,
-// CUPTI hands over no activity buffer before a forced flush (measured on the H100), so a crash
-// would lose the whole run, and a forwarded Ctrl-C or SIGTERM the last flush period: brrr
-// flushes in its own handler for those of these signals the program leaves at their default.
+// Signals whose default action ends the process without its exit handlers. Without a flush in
+// the handler, a crash or a forwarded Ctrl-C or SIGTERM would lose the records of the last
+// flush period: brrr flushes in its own handler for those of these signals the program leaves
+// at their default.
 constexpr int fatal_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTERM, SIGINT, SIGHUP, SIGQUIT};
 std::atomic<int> g_fatal_signal{0};
 
@@ -246,10 +246,12 @@ void initialize() {
   options.driver_api = api == "1" || api == "driver";
   options.latency_timestamps = env_text("BRRR_TRACE_LATENCY", "0") != "0";
   options.other_kinds = env_text("BRRR_TRACE_OTHER", "1");
-  start_activity(injection->cupti, injection->writer, options);
   CounterOptions counters;
-  if (const std::string problem = counter_options_from_env(counters); !problem.empty()) {
-    injection->writer.warn(problem);
+  const std::string counters_problem = counter_options_from_env(counters);
+  options.forced_periodic_flush = counters.mode != CounterOptions::Mode::off;
+  start_activity(injection->cupti, injection->writer, options);
+  if (!counters_problem.empty()) {
+    injection->writer.warn(counters_problem);
   }
   start_counters(injection->cupti, injection->writer, subscriber, counters);
 }

@@ -1,0 +1,99 @@
+// What the CUPTI benchmark programs share: checked CUPTI calls, parameter structs, brrr's metric
+// lists (lib/model/counters.cpp) and the range profiler's per-chip config for a metric set.
+#pragma once
+
+#include <cupti_profiler_host.h>
+#include <cupti_profiler_target.h>
+#include <cupti_range_profiler.h>
+#include <cupti_target.h>
+
+#include <errno.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+// Any failing CUPTI call ends the benchmark with its name: a partial table would mislead.
+#define CUPTI_CHECK(call)                                                                                              \
+  do {                                                                                                                 \
+    CUptiResult r_ = (call);                                                                                           \
+    if (r_ != CUPTI_SUCCESS) {                                                                                         \
+      const char* s_ = nullptr;                                                                                        \
+      cuptiGetResultString(r_, &s_);                                                                                   \
+      std::fprintf(stderr, "%s: %s failed: %s\n", program_invocation_short_name, #call, s_ ? s_ : "?");                                \
+      std::exit(1);                                                                                                    \
+    }                                                                                                                  \
+  } while (0)
+
+template <typename Params> Params params(size_t size) {
+  Params p{};
+  p.structSize = size;
+  return p;
+}
+#define PARAMS(type) params<type>(type##_STRUCT_SIZE)
+
+inline const std::vector<const char*> sass_flops = {
+    "sm__sass_thread_inst_executed_op_dfma_pred_on.sum", "sm__sass_thread_inst_executed_op_dadd_pred_on.sum",
+    "sm__sass_thread_inst_executed_op_dmul_pred_on.sum", "sm__sass_thread_inst_executed_op_ffma_pred_on.sum",
+    "sm__sass_thread_inst_executed_op_fadd_pred_on.sum", "sm__sass_thread_inst_executed_op_fmul_pred_on.sum",
+    "sm__sass_thread_inst_executed_op_hfma_pred_on.sum", "sm__sass_thread_inst_executed_op_hadd_pred_on.sum",
+    "sm__sass_thread_inst_executed_op_hmul_pred_on.sum"};
+inline const std::vector<const char*> memory_and_tensor_instructions = {"dram__bytes_read.sum",
+                                                                 "dram__bytes_write.sum",
+                                                                 "lts__t_bytes.sum",
+                                                                 "gpu__time_duration.sum",
+                                                                 "sm__inst_executed_pipe_tensor_op_hmma.sum",
+                                                                 "sm__inst_executed_pipe_tensor_op_gmma.sum",
+                                                                 "sm__inst_executed_pipe_tensor_op_imma.sum",
+                                                                 "sm__inst_executed_pipe_tensor_op_dmma.sum"};
+inline const std::vector<const char*> tensor_paths = {
+    "sm__ops_path_tensor_src_fp64.sum", "sm__ops_path_tensor_src_tf32_dst_fp32.sum",
+    "sm__ops_path_tensor_src_fp16.sum", "sm__ops_path_tensor_src_bf16_dst_fp32.sum",
+    "sm__ops_path_tensor_src_fp8.sum",  "sm__ops_path_tensor_src_int8.sum"};
+
+// All of brrr's metrics together (8 passes on GH100).
+inline std::vector<const char*> all_metrics() {
+  std::vector<const char*> out = sass_flops;
+  out.insert(out.end(), memory_and_tensor_instructions.begin(), memory_and_tensor_instructions.end());
+  out.insert(out.end(), tensor_paths.begin(), tensor_paths.end());
+  return out;
+}
+
+struct Config {
+  std::vector<uint8_t> image;
+  size_t passes = 0;
+  CUpti_Profiler_Host_Object* host = nullptr;
+  std::vector<const char*> metrics;
+};
+
+inline Config make_config(const char* chip, const std::vector<uint8_t>& availability, const std::vector<const char*>& m) {
+  Config c;
+  c.metrics = m;
+  auto init = PARAMS(CUpti_Profiler_Host_Initialize_Params);
+  init.profilerType = CUPTI_PROFILER_TYPE_RANGE_PROFILER;
+  init.pChipName = chip;
+  init.pCounterAvailabilityImage = availability.data();
+  CUPTI_CHECK(cuptiProfilerHostInitialize(&init));
+  c.host = init.pHostObject;
+  auto add = PARAMS(CUpti_Profiler_Host_ConfigAddMetrics_Params);
+  add.pHostObject = c.host;
+  add.ppMetricNames = c.metrics.data();
+  add.numMetrics = c.metrics.size();
+  CUPTI_CHECK(cuptiProfilerHostConfigAddMetrics(&add));
+  auto size = PARAMS(CUpti_Profiler_Host_GetConfigImageSize_Params);
+  size.pHostObject = c.host;
+  CUPTI_CHECK(cuptiProfilerHostGetConfigImageSize(&size));
+  c.image.resize(size.configImageSize);
+  auto image = PARAMS(CUpti_Profiler_Host_GetConfigImage_Params);
+  image.pHostObject = c.host;
+  image.configImageSize = c.image.size();
+  image.pConfigImage = c.image.data();
+  CUPTI_CHECK(cuptiProfilerHostGetConfigImage(&image));
+  auto passes = PARAMS(CUpti_Profiler_Host_GetNumOfPasses_Params);
+  passes.configImageSize = c.image.size();
+  passes.pConfigImage = c.image.data();
+  CUPTI_CHECK(cuptiProfilerHostGetNumOfPasses(&passes));
+  c.passes = passes.numOfPasses;
+  return c;
+}
+
