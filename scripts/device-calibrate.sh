@@ -2,7 +2,7 @@
 # On a GPU machine with a carried build, within BUDGET seconds (default 240): `brrr calibrate`
 # twice; the first run goes to the per-user folder (here $OUT/xdg), so that `brrr profile` of
 # the demo then finds it by itself, and the report is explained against both roofs; then the
-# GPU test of calibrate (two more calibrations and the demo's GEMM, about a minute). The
+# GPU test of calibrate (two more calibrations and the demo's GEMM, about 75 s). The
 # figures, their repeatability, the targets and the GPU test's outcome go to
 # $OUT/calibrate-h100.md, for bench/results/. Every file goes under $OUT: the tables, the
 # logs, both calibrations, the demo's report, the GPU test's output.
@@ -37,7 +37,7 @@ seconds=()
 for run in 1 2; do
   args=()
   [ "$run" = 2 ] && args=(-o "$out/calibration-2.json")
-  t=$(limit 30 90)
+  t=$(limit 45 90)
   if [ -z "$t" ]; then
     echo "== calibrate run $run: skipped, out of budget" | tee -a "$log"
     continue
@@ -70,7 +70,7 @@ fi
 gpu_test=()
 if [ "${CALIBRATE_GPU_TEST:-1}" = 0 ]; then
   echo "== gpu test of calibrate: left out (CALIBRATE_GPU_TEST=0)" | tee -a "$log"
-elif t=$(limit 75 150) && [ -n "$t" ]; then
+elif t=$(limit 90 150) && [ -n "$t" ]; then
   begin=$SECONDS
   timeout "$t" "$bin/brrr_gpu_tests" -tc='calibrate*' > "$out/gpu-test-calibrate.txt" 2>&1
   status=$?

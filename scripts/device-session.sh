@@ -57,7 +57,7 @@ for part in ${STEPS:-tests multigpu calibrate reliability counters overhead}; do
     ;;
   calibrate) step calibrate 200 env OUT="$work/calibrate" BUDGET=195 bash scripts/device-calibrate.sh ;;
   calibrate-test)
-    step calibrate-test 90 sh -c "\"$bin/brrr_gpu_tests\" -tc='calibrate*' > \"$work/gpu-test-calibrate.txt\" 2>&1"
+    step calibrate-test 150 sh -c "\"$bin/brrr_gpu_tests\" -tc='calibrate*' > \"$work/gpu-test-calibrate.txt\" 2>&1"
     ;;
   reliability)
     step reliability $((${RELIABILITY_BUDGET:-145} + 5)) env OUT="$work/reliability" BUDGET=${RELIABILITY_BUDGET:-145} \

@@ -81,12 +81,17 @@ std::string device_line(const std::string& name = "NVIDIA H100 80GB HBM3", bool 
       .dump();
 }
 
-// Three runs, the middle one the best (or, for a host-bound ceiling, the median), with the
-// clocks NVML would report during it; the GEMMs say which was the fastest.
+// Three runs, the middle one the best, with the clocks NVML would report during it; the GEMMs
+// say which was the fastest. A host-bound ceiling has eleven trials, one of them lucky (8%
+// faster than `value`), the next the fast decile (`value`), the others slower.
 std::string result_line(const CeilingSpec& spec, double value, unsigned sm_mhz) {
   const bool latency = spec.unit == CeilingUnit::ns;
-  const auto factors = spec.host_bound ? std::vector<double>{0.95, 1.0, 1.1}
-                                       : std::vector<double>{latency ? 1.01 : 0.99, 1.0, latency ? 1.02 : 0.98};
+  std::vector<double> factors{latency ? 1.01 : 0.99, 1.0, latency ? 1.02 : 0.98};
+  if (spec.host_bound) {
+    factors = {0.7, 0.75, 0.8, 0.85, 0.9, 0.92, 0.94, 0.96, 0.98, 1.0, 1.08};
+    if (latency)
+      for (double& f : factors) f = 2 - f;
+  }
   json runs = json::array();
   for (double f : factors) {
     json run{{"value", value * f}};
@@ -99,8 +104,9 @@ std::string result_line(const CeilingSpec& spec, double value, unsigned sm_mhz) 
   }
   json result{{"type", "result"}, {"id", spec.id}, {"runs", runs}};
   if (spec.pipe == Pipe::tensor && spec.roof == RoofFigure::peak)
-    result["setup"] = "16384×8192×8192 NN (m×n×k), cuBLASLt algorithm 66, heuristic rank 1 of 8; 48 screened; 4 bursts "
-                      "of 10 launches";
+    result["setup"] = "16384×8192×8192 NN (m×n×k), cuBLASLt algorithm 66, heuristic rank 1 of 8, on signed inputs; 49 "
+                      "screened, 4 in the finals: 3 rounds of bursts of 10 launches, on signed and on non-negative "
+                      "inputs";
   return result.dump();
 }
 
@@ -157,7 +163,7 @@ std::string write_calibration(const TempDir& dir, const std::string& name, const
 
 } // namespace
 
-TEST_CASE("calibrate: the kernels' output is read, the best run or the median is the ceiling") {
+TEST_CASE("calibrate: the kernels' output is read, the best run or the fast decile is the ceiling") {
   std::vector<const CeilingMeasurement*> progress;
   CalibrationReader reader([&](const CeilingMeasurement* m, const SkippedCeiling* s) {
     CHECK((m != nullptr) != (s != nullptr));
@@ -180,10 +186,10 @@ TEST_CASE("calibrate: the kernels' output is read, the best run or the median is
   for (const auto& m : reader.ceilings()) {
     CAPTURE(m.id);
     const auto& spec = *find_ceiling_spec(m.id);
-    CHECK(m.runs.size() == 3);
-    // The highest rate, or the lowest latency; the median of the host-bound ceilings.
+    CHECK(m.runs.size() == (spec.host_bound ? 11 : 3));
+    // The highest rate, or the lowest latency; the fast decile of the host-bound trials.
     CHECK(m.value == doctest::Approx(h100_figure(spec)));
-    CHECK(m.statistic == (spec.host_bound ? CeilingStatistic::median : CeilingStatistic::best));
+    CHECK(m.statistic == (spec.host_bound ? CeilingStatistic::fast_decile : CeilingStatistic::best));
     CHECK(m.setup.empty() == (spec.pipe != Pipe::tensor || spec.roof != RoofFigure::peak));
     if (!spec.host_bound) {
       REQUIRE(m.sm_clock_mhz);
@@ -194,6 +200,50 @@ TEST_CASE("calibrate: the kernels' output is read, the best run or the median is
   const auto bf16 = std::find_if(reader.ceilings().begin(), reader.ceilings().end(),
                                  [](const auto& m) { return m.id == "bf16_tensor_flops_per_s"; });
   CHECK(bf16->clock_limits == std::vector<std::string>{"software power cap"});
+}
+
+TEST_CASE("calibrate: a ceiling from its runs: the best, the fast decile, the median") {
+  const CeilingSpec& rate = *find_ceiling_spec("launch_rate_per_s");
+  const CeilingSpec& latency = *find_ceiling_spec("launch_latency_ns");
+  // 21 trials, 100 to 120, in no particular order.
+  std::vector<double> trials;
+  for (int i = 0; i < 21; ++i) trials.push_back(100 + (i * 8) % 21);
+  CHECK(ceiling_value(rate, CeilingStatistic::best, trials) == 120);
+  CHECK(ceiling_value(latency, CeilingStatistic::best, trials) == 100);
+  CHECK(ceiling_value(rate, CeilingStatistic::median, trials) == 110);
+  CHECK(ceiling_value(latency, CeilingStatistic::median, trials) == 110);
+  // The edge of the fastest tenth: two trials beyond it, the highest rates or lowest latencies.
+  CHECK(ceiling_value(rate, CeilingStatistic::fast_decile, trials) == doctest::Approx(118));
+  CHECK(ceiling_value(latency, CeilingStatistic::fast_decile, trials) == doctest::Approx(102));
+  // Interpolated between the two nearest trials.
+  CHECK(ceiling_value(rate, CeilingStatistic::fast_decile, {10, 40, 20, 30}) == doctest::Approx(37));
+  CHECK(ceiling_value(latency, CeilingStatistic::fast_decile, {10, 40, 20, 30}) == doctest::Approx(13));
+  CHECK(ceiling_value(rate, CeilingStatistic::fast_decile, {5}) == 5);
+
+  // 40 undisturbed trials at 200 to 203 per second, and a share of disturbed ones that moves
+  // from one calibration to the next: the median follows the share, the fast decile stays
+  // among the undisturbed trials as long as a tenth of the trials are.
+  std::vector<double> quiet;
+  for (int i = 0; i < 40; ++i) quiet.push_back(200 + 0.075 * i);
+  for (const int disturbed : {0, 40, 120, 300}) {
+    CAPTURE(disturbed);
+    std::vector<double> runs = quiet;
+    for (int i = 0; i < disturbed; ++i) runs.push_back(120 + 0.25 * (i % 200));
+    const double decile = ceiling_value(rate, CeilingStatistic::fast_decile, runs);
+    CHECK(decile >= 200);
+    CHECK(decile <= 203);
+    if (disturbed >= 120) CHECK(ceiling_value(rate, CeilingStatistic::median, runs) < 200);
+  }
+
+  // The spread is the interquartile range of the runs relative to the ceiling: 105 to 115 of
+  // the fast decile 118.
+  CeilingMeasurement m;
+  m.statistic = CeilingStatistic::fast_decile;
+  m.runs = trials;
+  m.value = ceiling_value(rate, m.statistic, m.runs);
+  CHECK(ceiling_spread(m) == doctest::Approx(10.0 / 118));
+  m.runs = {118};
+  CHECK(ceiling_spread(m) == 0);
 }
 
 TEST_CASE("calibrate: what the kernels' reader refuses") {
@@ -295,7 +345,7 @@ TEST_CASE("calibrate: a calibrated profile survives a JSON round trip, keys in f
   const json j = json::parse(text);
   CHECK(!j["measured"].contains("statistic"));
   CHECK(j["measured"]["ceilings"]["dram_copy_bytes_per_s"]["statistic"] == "best");
-  CHECK(j["measured"]["ceilings"]["launch_latency_ns"]["statistic"] == "median");
+  CHECK(j["measured"]["ceilings"]["launch_latency_ns"]["statistic"] == "fast_decile");
   // The runs' interquartile range relative to the ceiling: 0.985 to 0.995 of it.
   CHECK(j["measured"]["ceilings"]["dram_copy_bytes_per_s"]["spread"].get<double>() == doctest::Approx(0.01));
   CHECK(j["measured"]["ceilings"]["bf16_tensor_flops_per_s"]["setup"].get<std::string>().find("cuBLASLt") !=
@@ -334,7 +384,8 @@ TEST_CASE("calibrate: a bad calibration section names the field") {
   CHECK(error_of([](json& j) { j["measured"]["statistic"] = "median"; }).find("unknown statistic 'median'") !=
         std::string::npos);
   CHECK(error_of([](json& j) { j["measured"]["ceilings"]["launch_rate_per_s"]["statistic"] = "mean"; }) ==
-        "cal.json: measured.ceilings.launch_rate_per_s.statistic: unknown statistic 'mean' (expected best or median)");
+        "cal.json: measured.ceilings.launch_rate_per_s.statistic: unknown statistic 'mean' (expected best, "
+        "fast_decile or median)");
   // A calibration from before the statistic was each ceiling's own: all of them the best run.
   json old = good;
   old["measured"]["statistic"] = "best";
@@ -342,6 +393,16 @@ TEST_CASE("calibrate: a bad calibration section names the field") {
   const HardwareProfile read_back = profile_from_json(old, "old.json");
   REQUIRE(read_back.calibration);
   for (const auto& m : read_back.calibration->ceilings) CHECK(m.statistic == CeilingStatistic::best);
+  // A calibration from before the fast decile: its host-bound ceilings are median trials, and
+  // say so when written again.
+  json median = good;
+  median["measured"]["ceilings"]["launch_rate_per_s"]["statistic"] = "median";
+  const HardwareProfile with_median = profile_from_json(median, "median.json");
+  REQUIRE(with_median.calibration);
+  const auto* launch_rate = with_median.calibration->find("launch_rate_per_s");
+  REQUIRE(launch_rate != nullptr);
+  CHECK(launch_rate->statistic == CeilingStatistic::median);
+  CHECK(profile_to_json(with_median)["measured"]["ceilings"]["launch_rate_per_s"]["statistic"] == "median");
   CHECK(error_of([](json& j) { j["measured"]["ceilings"]["dram_read_bytes_per_s"]["value"] = -1; }) ==
         "cal.json: measured.ceilings.dram_read_bytes_per_s.value: must be positive");
   CHECK(error_of([](json& j) { j["measured"]["ceilings"]["l2_read_bytes_per_s"]["runs"] = "fast"; }) ==
@@ -605,18 +666,22 @@ TEST_CASE("calibrate: the table shows measured, datasheet, ratio and spread") {
   INFO(table);
   CHECK(table.find("brrr calibrate: NVIDIA H100 80GB HBM3 · GPU-00112233-4455-6677-8899-aabbccddeeff · 132 SMs") == 0);
   CHECK(table.find("clocks under load: SM 1755–1980 MHz (max 1980) · memory 2619 MHz (max 2619)") != std::string::npos);
+  CHECK(table.find(
+            "ceiling                               measured    statistic     datasheet  ratio  spread  SM MHz\n") !=
+        std::string::npos);
   CHECK(
-      table.find("ceiling                               measured  statistic     datasheet  ratio  spread  SM MHz\n") !=
+      table.find("DRAM copy (read + write)             2.86 TB/s         best     3.35 TB/s    85%      1%    1980") !=
       std::string::npos);
-  CHECK(table.find("DRAM copy (read + write)             2.86 TB/s       best     3.35 TB/s    85%      1%    1980") !=
-        std::string::npos);
-  CHECK(table.find("BF16 GEMM, tensor cores            803 TFLOP/s       best   990 TFLOP/s    81%      1%    1755") !=
-        std::string::npos);
-  // The median of 0.95, 1 and 1.1 of 6 µs; the middle half of the trials spans 7.5% of it.
-  CHECK(table.find("kernel launch and wait                 6.00 µs     median             –      –      8%       –") !=
-        std::string::npos);
+  CHECK(
+      table.find("BF16 GEMM, tensor cores            803 TFLOP/s         best   990 TFLOP/s    81%      1%    1755") !=
+      std::string::npos);
+  // The fast decile of eleven trials of 6 µs × 0.92 to 1.3 (one lucky one at 0.92); the middle
+  // half of the trials spans 14.5% of it.
+  CHECK(
+      table.find("kernel launch and wait                 6.00 µs  fast_decile             –      –     14%       –") !=
+      std::string::npos);
   CHECK(table.find("fastest GEMMs found:\n  FP64 GEMM, tensor cores: 16384×8192×8192 NN (m×n×k), cuBLASLt algorithm "
-                   "66, heuristic rank 1 of 8;") != std::string::npos);
+                   "66, heuristic rank 1 of 8,\n    on signed inputs;") != std::string::npos);
   CHECK(table.find("skipped:\n  INT8 GEMM, tensor cores: cuBLASLt has no INT8 GEMM") != std::string::npos);
 }
 
@@ -676,7 +741,7 @@ TEST_CASE("cli: calibrate writes the per-user calibration that explain then uses
   CHECK(r.err.find("brrr:   INT8 GEMM, tensor cores                skipped (cuBLASLt has no INT8 GEMM)\n") !=
         std::string::npos);
   CHECK(r.err.find("brrr: calibration written to " + written.string() + "\n") != std::string::npos);
-  CHECK(r.out.find("DRAM copy (read + write)             2.86 TB/s       best     3.35 TB/s    85%") !=
+  CHECK(r.out.find("DRAM copy (read + write)             2.86 TB/s         best     3.35 TB/s    85%") !=
         std::string::npos);
   const HardwareProfile profile = read_profile(written);
   REQUIRE(profile.calibration);

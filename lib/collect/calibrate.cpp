@@ -17,9 +17,8 @@ namespace brrr {
 
 namespace {
 
-// The ceiling is the best run (the highest rate, or the lowest latency) or the median run,
-// as its spec says; the clocks are those of the run it comes from, or of the run nearest the
-// median.
+// The ceiling is the best run (the highest rate, or the lowest latency) or the fast decile of
+// the trials, as its spec says; the clocks are those of the run nearest the ceiling.
 CeilingMeasurement measurement_from(const JsonReader& r, const CeilingSpec& spec) {
   CeilingMeasurement m;
   m.id = std::string(spec.id);

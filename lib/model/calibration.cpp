@@ -56,9 +56,16 @@ std::vector<double> sorted(std::vector<double> values) {
 } // namespace
 
 double ceiling_value(const CeilingSpec& spec, CeilingStatistic statistic, const std::vector<double>& runs) {
-  if (statistic == CeilingStatistic::median) return quantile(sorted(runs), 0.5);
-  return spec.unit == CeilingUnit::ns ? *std::min_element(runs.begin(), runs.end())
-                                      : *std::max_element(runs.begin(), runs.end());
+  const bool lower_is_better = spec.unit == CeilingUnit::ns;
+  switch (statistic) {
+  case CeilingStatistic::fast_decile:
+    return quantile(sorted(runs), lower_is_better ? fast_decile_fraction : 1 - fast_decile_fraction);
+  case CeilingStatistic::median:
+    return quantile(sorted(runs), 0.5);
+  case CeilingStatistic::best:
+    break;
+  }
+  return lower_is_better ? *std::min_element(runs.begin(), runs.end()) : *std::max_element(runs.begin(), runs.end());
 }
 
 double ceiling_spread(const CeilingMeasurement& m) {

@@ -20,13 +20,18 @@ inline constexpr double busy_drop_fraction = 0.10;
 // clocks were locked or held down all along, and the ceilings understate the GPU.
 inline constexpr double low_clock_fraction = 0.95;
 
-// A ceiling's value from its runs, by `statistic`: the best run (the highest rate, or the
-// lowest latency for a ceiling in ns) or the median. `runs` must not be empty.
+// A ceiling's value from its runs, by `statistic` (model/ceilings.hpp): the best run (the
+// highest rate, or the lowest latency for a ceiling in ns), the fast decile (the 90th
+// percentile of a rate, the 10th of a latency) or the median, interpolated between the two
+// nearest runs. `runs` must not be empty.
 [[nodiscard]] double ceiling_value(const CeilingSpec& spec, CeilingStatistic statistic,
                                    const std::vector<double>& runs);
 
 // How much a ceiling's runs vary: their interquartile range (between the 25th and 75th
-// percentiles, interpolated) relative to the ceiling. 0 for a single run.
+// percentiles, interpolated) relative to the ceiling; 0 for a single run. It says how steady
+// the machine was while it was measured, not how far off the ceiling is: for a host-bound
+// ceiling it is the host's noise across the trials, which the fast decile is made to
+// withstand, so a large spread there does not make the ceiling itself unsteady.
 [[nodiscard]] double ceiling_spread(const CeilingMeasurement& measurement);
 
 // The file name (without .json) a calibration of this GPU is kept under: its name in lower

@@ -78,19 +78,38 @@ inline constexpr std::array<CeilingSpec, 22> ceiling_specs{{
      Pipe::cuda_core, true},
 }};
 
-// How a ceiling is taken from its runs. A ceiling is what the GPU can do, and interference (a
-// clock dip, another process) only ever makes a run slower, so GPU-bound ceilings take the
-// best run. Host-bound ones take the median of many short trials: what the host's CPU and
-// scheduler give a program in the usual case, which two calibrations agree on far better than
-// on the luckiest trial.
-enum class CeilingStatistic : uint8_t { best, median };
+// How a ceiling is taken from its runs. A ceiling is the best the machine sustains, and
+// interference (a clock dip, another process, the hypervisor) only ever makes a run slower.
+// GPU-bound ceilings have a few long runs, each averaging over its own jitter: the best run.
+// Host-bound ones have hundreds of trials of about a millisecond, on a host whose scheduler
+// interrupts some of them: the undisturbed trials gather at the fast end, the disturbed ones
+// trail off to the slow side, and how many are disturbed changes from one calibration to the
+// next. Their ceiling is the fast decile, the edge of the fastest tenth of the trials (the
+// 10th percentile of a latency, the 90th of a rate): it lies among the undisturbed trials as
+// long as a tenth of them were, so it does not move with how many others were disturbed (a
+// median does), and it is what tens of trials reached, not one lucky trial (a minimum is).
+// `median` is read from calibrations of brrr before the fast decile, never written.
+enum class CeilingStatistic : uint8_t { best, fast_decile, median };
+inline constexpr std::array<CeilingStatistic, 3> ceiling_statistics{
+    {CeilingStatistic::best, CeilingStatistic::fast_decile, CeilingStatistic::median}};
+
+// The share of the trials the fast decile leaves on its fast side.
+inline constexpr double fast_decile_fraction = 0.10;
 
 [[nodiscard]] constexpr CeilingStatistic statistic_of(const CeilingSpec& spec) {
-  return spec.host_bound ? CeilingStatistic::median : CeilingStatistic::best;
+  return spec.host_bound ? CeilingStatistic::fast_decile : CeilingStatistic::best;
 }
 
 [[nodiscard]] constexpr std::string_view to_string(CeilingStatistic statistic) {
-  return statistic == CeilingStatistic::median ? "median" : "best";
+  switch (statistic) {
+  case CeilingStatistic::fast_decile:
+    return "fast_decile";
+  case CeilingStatistic::median:
+    return "median";
+  case CeilingStatistic::best:
+    break;
+  }
+  return "best";
 }
 
 // The spec of an id; nullptr for an id this brrr does not know (a newer brrr's calibration).

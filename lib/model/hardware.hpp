@@ -27,10 +27,11 @@ struct Figure {
 struct CeilingMeasurement {
   std::string id;
   // The ceiling, taken from the runs by `statistic`: the best run (the highest rate, or the
-  // lowest latency for a ceiling in ns), or the median trial.
+  // lowest latency for a ceiling in ns), or the fast decile of a host-bound ceiling's trials.
   double value = 0;
   CeilingStatistic statistic = CeilingStatistic::best;
-  // Every timed run, in the order they ran: their spread shows how steady the GPU was.
+  // Every timed run (or trial), in the order they ran: their spread shows how steady the GPU,
+  // or the host, was.
   std::vector<double> runs;
   // How it was measured, where there was a choice (which GEMM was the fastest); often empty.
   std::string setup;

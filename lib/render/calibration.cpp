@@ -33,7 +33,7 @@ std::string render_calibration(const Calibration& c, const HardwareProfile* data
   out += fmt::format("{} · {} · brrr {} · {}\n\n", c.date, c.host, c.tool_version,
                      format_duration(static_cast<double>(c.duration_ns)));
 
-  out += fmt::format("{:<32}{:>14}{:>11}{:>14}{:>7}{:>8}{:>8}\n", "ceiling", "measured", "statistic", "datasheet",
+  out += fmt::format("{:<32}{:>14}{:>13}{:>14}{:>7}{:>8}{:>8}\n", "ceiling", "measured", "statistic", "datasheet",
                      "ratio", "spread", "SM MHz");
   for (const auto& spec : ceiling_specs) {
     const auto* m = c.find(spec.id);
@@ -45,11 +45,13 @@ std::string render_calibration(const Calibration& c, const HardwareProfile* data
       if (spec.unit != CeilingUnit::ns) ratio = format_percent(m->value / *sheet);
     }
     const std::string spread = m->runs.size() < 2 ? "–" : format_percent(ceiling_spread(*m));
-    out += fmt::format("{:<32}{:>14}{:>11}{:>14}{:>7}{:>8}{:>8}\n", spec.label, format_ceiling(spec, m->value),
+    out += fmt::format("{:<32}{:>14}{:>13}{:>14}{:>7}{:>8}{:>8}\n", spec.label, format_ceiling(spec, m->value),
                        to_string(m->statistic), sheet_text, ratio, spread,
                        m->sm_clock_mhz ? fmt::format("{}", *m->sm_clock_mhz) : "–");
   }
-  out += "\nmeasured: the best run, or the median trial (host-bound); spread: the interquartile range of the runs\n";
+  out += "\nmeasured: the best run, or the fast decile of the trials (host-bound: the 90th percentile of a rate, the "
+         "10th of a latency);\nspread: the interquartile range of the runs or trials, how steady the GPU or the host "
+         "was\n";
   std::string setups;
   for (const auto& m : c.ceilings)
     if (const auto* spec = find_ceiling_spec(m.id); spec && !m.setup.empty())

@@ -54,10 +54,11 @@ Calibration calibration_from(const JsonReader& r) {
     cm.value = m.at("value").number();
     if (cm.value <= 0) m.at("value").fail("must be positive");
     if (auto statistic = m.optional("statistic")) {
-      if (statistic->str() == "median")
-        cm.statistic = CeilingStatistic::median;
-      else if (statistic->str() != "best")
-        statistic->fail("unknown statistic '" + statistic->str() + "' (expected best or median)");
+      const auto known = std::find_if(ceiling_statistics.begin(), ceiling_statistics.end(),
+                                      [&](CeilingStatistic s) { return to_string(s) == statistic->str(); });
+      if (known == ceiling_statistics.end())
+        statistic->fail("unknown statistic '" + statistic->str() + "' (expected best, fast_decile or median)");
+      cm.statistic = *known;
     }
     for (const auto& run : m.at("runs").items()) cm.runs.push_back(run.non_negative());
     if (auto setup = m.optional("setup")) cm.setup = setup->str();

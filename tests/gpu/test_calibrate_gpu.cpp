@@ -1,10 +1,10 @@
 // brrr calibrate on the GPU: every ceiling it measures is positive and at most the datasheet's
-// figure plus 5%; a second calibration agrees with the first within 3% (10% for the
-// host-bound ceilings: launches, synchronization, pageable copies; docs/calibrate.md says
-// why); the tensor-core ceilings name the GEMM that set them; and profile uses the
-// calibration by default, so that cuBLAS's own GEMM comes out near 100% of its measured roof
-// and not above it: the calibration's GEMM must be the ceiling. Two calibrations (about 20 s
-// each on an H100) and the demo's GEMM phase: about a minute.
+// figure plus 5%; a second calibration agrees with the first within 3% on every ceiling, the
+// host-bound ones (launches, synchronization, pageable copies, the fast decile of their
+// trials) included, as issue 7 asks; the tensor-core ceilings name the GEMM that set them;
+// and profile uses the calibration by default, so that cuBLAS's own GEMM comes out near 100%
+// of its measured roof and not above it: the calibration's GEMM must be the ceiling. Two
+// calibrations (about 30 s each on an H100) and the demo's GEMM phase: about 75 s.
 
 #include "gpu_runner.hpp"
 
@@ -77,8 +77,8 @@ TEST_CASE("calibrate: ceilings below the datasheet's, the same twice, used by pr
     CHECK(m->value > 0);
     for (double run_value : m->runs) CHECK(run_value > 0);
     CHECK(m->statistic == statistic_of(spec));
-    if (spec.pipe == Pipe::tensor && spec.roof == RoofFigure::peak)
-      CHECK(m->setup.find("cuBLASLt") != std::string::npos);
+    // cuBLASLt's algorithm, or cuBLAS's own choice for the plain cublasGemmEx call.
+    if (spec.pipe == Pipe::tensor && spec.roof == RoofFigure::peak) CHECK(m->setup.find("cuBLAS") != std::string::npos);
     if (datasheet)
       if (auto sheet = datasheet_value(datasheet->profile, spec)) CHECK(m->value <= *sheet * 1.05);
     const auto* again = b.find(spec.id);
@@ -86,14 +86,10 @@ TEST_CASE("calibrate: ceilings below the datasheet's, the same twice, used by pr
     const double difference = std::fabs(m->value - again->value) / std::max(m->value, again->value);
     CAPTURE(m->value);
     CAPTURE(again->value);
-    MESSAGE(spec.id << ": " << format_ceiling(spec, m->value) << " and " << format_ceiling(spec, again->value) << ", "
-                    << difference * 100 << "% apart; spreads " << ceiling_spread(*m) * 100 << "% and "
-                    << ceiling_spread(*again) * 100 << "%");
-    // A host-bound ceiling moves with the host's load (docs/calibrate.md): two runs must agree
-    // within 10%, or within twice the larger spread the runs themselves measured.
-    const double bound =
-        spec.host_bound ? std::max(0.10, 2 * std::max(ceiling_spread(*m), ceiling_spread(*again))) : 0.03;
-    CHECK(difference <= bound);
+    MESSAGE(spec.id << " (" << to_string(m->statistic) << "): " << format_ceiling(spec, m->value) << " and "
+                    << format_ceiling(spec, again->value) << ", " << difference * 100 << "% apart; spreads "
+                    << ceiling_spread(*m) * 100 << "% and " << ceiling_spread(*again) * 100 << "%");
+    CHECK(difference <= 0.03);
   }
   CHECK(first.has_measured());
 
@@ -122,8 +118,10 @@ TEST_CASE("calibrate: ceilings below the datasheet's, the same twice, used by pr
       gemm_seen = true;
       MESSAGE("the demo's bf16 GEMM: " << *k.compute_roof_fraction * 100 << "% of the measured bf16 roof");
       CHECK(*k.compute_roof_fraction > 0.8);
-      // cuBLAS's GEMM is the fastest there is: at most the ceiling, give or take the jitter of
-      // one run.
+      // cuBLAS's GEMM is among those the calibration timed: at most the ceiling, give or take
+      // the jitter of one run and the work its partial tiles add, which its counters count
+      // and the ceiling's 2mnk does not (1.6% for the demo's 320-row tiles over 8192 rows,
+      // docs/calibrate.md).
       CHECK(*k.compute_roof_fraction <= 1.03);
     }
   CHECK(gemm_seen);

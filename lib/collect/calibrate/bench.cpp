@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 namespace brrr::calibrate {
 
@@ -44,28 +45,45 @@ double ms_since(Clock::time_point start) {
 
 void sleep_ms(double ms) { std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(ms)); }
 
-// While it lives, the calling thread runs on the one CPU it is on now: a thread that moves
-// between CPUs in the middle of a trial pays for it (cold caches, another CPU's queue), and
-// the scheduler moves it more on a busy host.
-class PinnedToOneCpu {
+// While it lives, the calling thread runs on one CPU at a time, the one pin() named last; then
+// it runs where it could before. A thread that moves between CPUs in the middle of a trial
+// pays for it (cold caches, another CPU's queue), and the scheduler moves it more on a busy
+// host.
+class OneCpuAtATime {
 public:
-  PinnedToOneCpu() {
-    const int cpu = sched_getcpu();
-    if (cpu < 0 || cpu >= CPU_SETSIZE || sched_getaffinity(0, sizeof saved_, &saved_) != 0) return;
+  OneCpuAtATime() : known_(sched_getaffinity(0, sizeof allowed_, &allowed_) == 0) {}
+  ~OneCpuAtATime() {
+    if (moved_) sched_setaffinity(0, sizeof allowed_, &allowed_);
+  }
+  OneCpuAtATime(const OneCpuAtATime&) = delete;
+  OneCpuAtATime& operator=(const OneCpuAtATime&) = delete;
+
+  // Up to `count` of the CPUs the thread may use: the one it is on first, then others evenly
+  // spaced among the rest. Empty when the thread's CPUs cannot be read.
+  [[nodiscard]] std::vector<int> cpus(int count) const {
+    if (!known_) return {};
+    std::vector<int> allowed;
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+      if (CPU_ISSET(cpu, &allowed_)) allowed.push_back(cpu);
+    const auto here = std::find(allowed.begin(), allowed.end(), sched_getcpu());
+    if (here != allowed.end()) std::rotate(allowed.begin(), here, allowed.end());
+    const std::size_t chosen = std::min(allowed.size(), static_cast<std::size_t>(count));
+    std::vector<int> out;
+    for (std::size_t i = 0; i < chosen; ++i) out.push_back(allowed[i * allowed.size() / chosen]);
+    return out;
+  }
+
+  void pin(int cpu) {
     cpu_set_t one;
     CPU_ZERO(&one);
     CPU_SET(cpu, &one);
-    pinned_ = sched_setaffinity(0, sizeof one, &one) == 0;
+    moved_ = sched_setaffinity(0, sizeof one, &one) == 0 || moved_;
   }
-  ~PinnedToOneCpu() {
-    if (pinned_) sched_setaffinity(0, sizeof saved_, &saved_);
-  }
-  PinnedToOneCpu(const PinnedToOneCpu&) = delete;
-  PinnedToOneCpu& operator=(const PinnedToOneCpu&) = delete;
 
 private:
-  cpu_set_t saved_{};
-  bool pinned_ = false;
+  cpu_set_t allowed_{};
+  bool known_;
+  bool moved_ = false;
 };
 
 std::string gib(size_t bytes) { return fmt::format("{:.1f} GiB", static_cast<double>(bytes) / double(1 << 30)); }
@@ -157,7 +175,9 @@ Run time_burst(const Context& context, double work, int launches, const std::fun
 }
 
 Runs time_on_host(double work, bool latency, int max_operations, const std::function<void(int)>& body) {
-  const PinnedToOneCpu pinned;
+  OneCpuAtATime pinning;
+  const std::vector<int> cpus = pinning.cpus(host_cpus);
+  if (!cpus.empty()) pinning.pin(cpus.front());
   // The warm-up doubles its batches, and tells how long one operation takes.
   const auto warm_up = Clock::now();
   long done = 0;
@@ -169,14 +189,19 @@ Runs time_on_host(double work, bool latency, int max_operations, const std::func
   const int operations = std::clamp(static_cast<int>(host_trial_ms / operation_ms), 1, max_operations);
   const int trials =
       std::clamp(static_cast<int>(host_budget_ms / (operations * operation_ms)), host_min_trials, host_max_trials);
+  const int blocks = host_rounds * std::max<int>(1, static_cast<int>(cpus.size()));
   Runs runs;
-  for (int t = 0; t < trials; ++t) {
-    const auto begin = Clock::now();
+  for (int block = 0; block < blocks; ++block) {
+    if (!cpus.empty()) pinning.pin(cpus[static_cast<std::size_t>(block) % cpus.size()]);
     body(operations);
-    const double ns = std::chrono::duration<double, std::nano>(Clock::now() - begin).count();
-    Run run;
-    run.value = latency ? ns / operations : work * operations / (ns / 1e9);
-    runs.push_back(std::move(run));
+    for (int t = trials * block / blocks; t < trials * (block + 1) / blocks; ++t) {
+      const auto begin = Clock::now();
+      body(operations);
+      const double ns = std::chrono::duration<double, std::nano>(Clock::now() - begin).count();
+      Run run;
+      run.value = latency ? ns / operations : work * operations / (ns / 1e9);
+      runs.push_back(std::move(run));
+    }
   }
   return runs;
 }

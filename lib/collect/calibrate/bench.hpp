@@ -90,23 +90,31 @@ inline constexpr double burst_clock_sample_ms = 1;
 // the clocks NVML reported nearest the middle of that launch.
 [[nodiscard]] Run time_burst(const Context& context, double work, int launches, const std::function<void()>& launch);
 
-// Host-bound ceilings (launches, synchronization, pageable copies) depend on the CPU and the
-// host's scheduler, so one long timing is at the mercy of whatever else ran meanwhile. They
-// are timed instead as many short trials after a warm-up, and their ceiling is the median
-// trial (lib/model/ceilings.hpp): a trial that another process or the hypervisor interrupted
-// is an outlier the median ignores. Trials last about host_trial_ms, as many as fit in
-// host_budget_ms, within [host_min_trials, host_max_trials]; the warm-up (the CPU leaving its
-// idle states, the driver's first-use paths) lasts host_warm_up_ms.
+// Host-bound ceilings (launches, synchronization, pageable copies) are paid in the host's CPU:
+// its clock, which CPU the thread runs on, and whatever else the host's scheduler (and on a
+// VM, the hypervisor) runs meanwhile, which only ever makes them slower. They are timed as
+// many short trials after a warm-up, and their ceiling is the fast decile of the trials
+// (model/ceilings.hpp), what the host sustains when it is not interrupted. Trials last about
+// host_trial_ms, as many as fit in host_budget_ms, within [host_min_trials, host_max_trials];
+// the warm-up (the CPU leaving its idle states, the driver's first-use paths) lasts
+// host_warm_up_ms.
 inline constexpr double host_warm_up_ms = 50;
 inline constexpr double host_trial_ms = 1;
-inline constexpr double host_budget_ms = 250;
-inline constexpr int host_min_trials = 21;
-inline constexpr int host_max_trials = 201;
+inline constexpr double host_budget_ms = 600;
+inline constexpr int host_min_trials = 80;
+inline constexpr int host_max_trials = 1000;
+// The trials are spread over up to host_cpus of the CPUs near the GPU, in host_rounds rounds
+// of one block of trials on each CPU: a calibration that landed on a CPU the hypervisor
+// shares, or whose sibling thread is busy, still has undisturbed trials on the others, and a
+// noisy moment hits one block, not all of them. Each block starts with one untimed trial, to
+// warm the caches of the CPU it moved to.
+inline constexpr int host_cpus = 4;
+inline constexpr int host_rounds = 3;
 
 // Times `body(n)` (which does n operations, each `work` bytes or 1 when counting, and waits
 // for them) on the host's steady clock, in trials of n ≤ max_operations operations, with the
-// calling thread pinned to one CPU near the GPU. Returns one run per trial: work per second,
-// or nanoseconds per operation when `latency`.
+// calling thread pinned to one CPU near the GPU at a time. Returns one run per trial: work
+// per second, or nanoseconds per operation when `latency`.
 [[nodiscard]] Runs time_on_host(double work, bool latency, int max_operations,
                                 const std::function<void(int operations)>& body);
 

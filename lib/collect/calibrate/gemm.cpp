@@ -3,6 +3,7 @@
 #include "kernels.hpp"
 
 #include <cublasLt.h>
+#include <cublas_api.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -32,9 +33,24 @@ constexpr int kAlgorithms = 8;
 // promising are left out.
 constexpr double kScreeningMs = 1500;
 // One launch each in the screening runs at whatever clock the GPU has at that moment, so the
-// fastest few are timed again, in bursts taking turns, each kRounds times.
+// fastest few, and the plain cuBLAS call (below), are timed again in bursts taking turns, on
+// each kind of input (kSigns), kRounds times.
 constexpr int kFinalists = 3;
-constexpr int kRounds = 4;
+constexpr int kRounds = 3;
+// The inputs of the finals. Signed values are a GEMM's usual data (weights, gradients);
+// non-negative ones are as common (activations after a ReLU, attention probabilities, the
+// demo's inputs) and can run faster: where they draw less power, the clock stays higher under
+// the power limit. A ceiling is the fastest a GEMM can be, so both are timed, and the faster
+// counts.
+constexpr std::array<Sign, 2> kSigns{Sign::signed_values, Sign::non_negative};
+// The heuristic's rank of the plain cuBLAS call: cublasGemmEx with CUBLAS_GEMM_DEFAULT on the
+// square shape in NN, exactly as a program (the demo) calls it. cuBLAS chooses its kernel by
+// its own heuristic and with its own workspace, and that kernel need not be among cuBLASLt's
+// first kAlgorithms for the same GEMM; it always goes to the finals.
+constexpr int kPlainCall = -1;
+// Seeds of the inputs A and B: different sequences, as a program's two operands are.
+constexpr uint32_t kSeedA = 7;
+constexpr uint32_t kSeedB = 8;
 // A burst of GEMMs shorter than burst_ms / 64 (a small GPU's memory-starved fallback) stops
 // at this many launches.
 constexpr int kMaxBurstLaunches = 64;
@@ -136,6 +152,19 @@ struct Gemm::Api {
   decltype(&cublasLtMatmulAlgoConfigGetAttribute) algo_attribute = nullptr;
   cublasLtHandle_t handle = nullptr;
 
+  // The plain cuBLAS call (kPlainCall), from libcublas, opened beside cuBLASLt; all null when
+  // it cannot be, and the finals go without it. cublasGemmEx is overloaded in C++, so its type
+  // is spelt out.
+  using GemmEx = cublasStatus_t (*)(cublasHandle_t, cublasOperation_t, cublasOperation_t, int, int, int, const void*,
+                                    const void*, cudaDataType, int, const void*, cudaDataType, int, const void*, void*,
+                                    cudaDataType, int, cublasComputeType_t, cublasGemmAlgo_t);
+  void* blas_library = nullptr;
+  decltype(&cublasCreate_v2) blas_create = nullptr;
+  decltype(&cublasDestroy_v2) blas_destroy = nullptr;
+  decltype(&cublasSetStream_v2) blas_set_stream = nullptr;
+  GemmEx gemm_ex = nullptr;
+  cublasHandle_t blas = nullptr;
+
   void check(cublasStatus_t status, const char* what) const {
     if (status != CUBLAS_STATUS_SUCCESS) throw CudaFailure(fmt::format("{}: {}", what, status_name(status)));
   }
@@ -195,10 +224,30 @@ Gemm::Gemm() : api_(std::make_unique<Api>()) {
   } else if (const auto status = api_->create(&api_->handle); status != CUBLAS_STATUS_SUCCESS) {
     problem_ = fmt::format("cublasLtCreate: {}", api_->status_name(status));
     api_->handle = nullptr;
+  } else {
+    open_plain_cublas();
+  }
+}
+
+void Gemm::open_plain_cublas() {
+  Api& api = *api_;
+  const std::string name = "libcublas.so." + std::to_string(CUBLAS_VER_MAJOR);
+  api.blas_library = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!api.blas_library) return;
+  api.blas_create = reinterpret_cast<decltype(api.blas_create)>(dlsym(api.blas_library, "cublasCreate_v2"));
+  api.blas_destroy = reinterpret_cast<decltype(api.blas_destroy)>(dlsym(api.blas_library, "cublasDestroy_v2"));
+  api.blas_set_stream = reinterpret_cast<decltype(api.blas_set_stream)>(dlsym(api.blas_library, "cublasSetStream_v2"));
+  api.gemm_ex = reinterpret_cast<Api::GemmEx>(dlsym(api.blas_library, "cublasGemmEx"));
+  if (!api.blas_create || !api.blas_destroy || !api.blas_set_stream || !api.gemm_ex ||
+      api.blas_create(&api.blas) != CUBLAS_STATUS_SUCCESS) {
+    api.blas = nullptr;
+    api.gemm_ex = nullptr;
   }
 }
 
 Gemm::~Gemm() {
+  if (api_->blas) api_->blas_destroy(api_->blas);
+  if (api_->blas_library) dlclose(api_->blas_library);
   if (api_->handle) api_->destroy(api_->handle);
   if (library_) dlclose(library_);
 }
@@ -220,10 +269,21 @@ struct Configuration {
 
 struct Candidate {
   Configuration* configuration;
-  int rank; // in the heuristic's order, 0 first
+  int rank; // in the heuristic's order, 0 first; kPlainCall for cublasGemmEx
   double screened_ms = 0;
   [[nodiscard]] const cublasLtMatmulAlgo_t& algo() const { return configuration->algorithms[rank].algo; }
   [[nodiscard]] double rate() const { return configuration->operations() / (screened_ms / 1e3); }
+};
+
+// The finals' fastest launch of one finalist on one kind of input, burst by burst.
+struct Final {
+  const Candidate* candidate;
+  Sign sign;
+  Runs runs;
+  [[nodiscard]] double best() const {
+    return std::max_element(runs.begin(), runs.end(), [](const auto& x, const auto& y) { return x.value < y.value; })
+        ->value;
+  }
 };
 
 // The descriptors of op(A) (m×k), op(B) (k×n) and D (m×n), column-major, in their layout.
@@ -272,8 +332,12 @@ Measured Gemm::measure(const Context& context, GemmType type) {
   const DeviceBuffer b(size * size * t.ab_bytes);
   const DeviceBuffer d(tall * size * size * t.cd_bytes);
   const DeviceBuffer workspace(kWorkspaceBytes);
-  check(launch_fill(t.fill, a.get(), tall * size * size, context.sm_count, context.stream), "filling A");
-  check(launch_fill(t.fill, b.get(), size * size, context.sm_count, context.stream), "filling B");
+  auto fill_inputs = [&](Sign sign) {
+    check(launch_fill(t.fill, sign, kSeedA, a.get(), tall * size * size, context.sm_count, context.stream),
+          "filling A");
+    check(launch_fill(t.fill, sign, kSeedB, b.get(), size * size, context.sm_count, context.stream), "filling B");
+  };
+  fill_inputs(kSigns.front());
 
   std::vector<Shape> shapes{{size, size, size}};
   if (t.tall) shapes.push_back({tall * size, size, size});
@@ -287,19 +351,35 @@ Measured Gemm::measure(const Context& context, GemmType type) {
 
   const Scalars scalars(t.scale);
   auto gemm = [&](const Candidate& c) {
+    if (c.rank == kPlainCall) {
+      const auto [m, n, k] = c.configuration->shape;
+      return api.gemm_ex(api.blas, CUBLAS_OP_N, CUBLAS_OP_N, static_cast<int>(m), static_cast<int>(n),
+                         static_cast<int>(k), scalars.alpha, a.get(), t.ab, static_cast<int>(m), b.get(), t.ab,
+                         static_cast<int>(k), scalars.beta, d.get(), t.cd, static_cast<int>(m), t.compute,
+                         CUBLAS_GEMM_DEFAULT);
+    }
     const Descriptors& desc = c.configuration->desc;
     return api.matmul(api.handle, desc.matmul, scalars.alpha, a.get(), desc.a, b.get(), desc.b, scalars.beta, d.get(),
                       desc.d, d.get(), desc.d, &c.algo(), workspace.get(), kWorkspaceBytes, context.stream);
   };
   auto launcher = [&](const Candidate& c) {
-    return [&api, &gemm, candidate = &c] { api.check(gemm(*candidate), "cublasLtMatmul"); };
+    return [&api, &gemm, candidate = &c] {
+      api.check(gemm(*candidate), candidate->rank == kPlainCall ? "cublasGemmEx" : "cublasLtMatmul");
+    };
   };
   auto burst_launches = [](const Candidate& c) {
     return std::clamp(static_cast<int>(std::ceil(burst_ms / c.screened_ms)), burst_min_launches, kMaxBurstLaunches);
   };
 
-  // Screening: one warm-up launch (which also loads the kernel) and one timed launch each.
+  // Screening: one warm-up launch (which also loads the kernel) and one timed launch each. The
+  // plain call comes first: it is in the finals whatever its screening time.
   std::vector<Candidate> candidates;
+  const auto square_nn = std::find_if(configurations.begin(), configurations.end(), [&](const auto& c) {
+    return c->shape.m == size && c->layout.a == CUBLAS_OP_N && c->layout.b == CUBLAS_OP_N;
+  });
+  if (api.gemm_ex && square_nn != configurations.end() &&
+      api.blas_set_stream(api.blas, context.stream) == CUBLAS_STATUS_SUCCESS)
+    candidates.push_back({square_nn->get(), kPlainCall});
   for (int rank = 0; rank < kAlgorithms; ++rank)
     for (auto& c : configurations)
       if (rank < c->found && c->algorithms[rank].state == CUBLAS_STATUS_SUCCESS) candidates.push_back({c.get(), rank});
@@ -315,36 +395,47 @@ Measured Gemm::measure(const Context& context, GemmType type) {
   }
   if (screened.empty()) throw Unsupported(fmt::format("none of cuBLASLt's {} GEMM algorithms ran on this GPU", t.name));
 
-  // The finals: bursts, the finalists taking turns, so that none is favoured by the moment.
+  // The finalists: the plain call (first in the screening, when it ran) and the fastest
+  // kFinalists of the others.
   const size_t screened_count = screened.size();
-  std::sort(screened.begin(), screened.end(), [](const auto& x, const auto& y) { return x.rate() > y.rate(); });
-  screened.resize(std::min<size_t>(screened.size(), kFinalists));
-  std::vector<Runs> runs(screened.size());
-  for (int round = 0; round < kRounds; ++round)
-    for (size_t f = 0; f < screened.size(); ++f) {
-      const Candidate& c = screened[f];
-      runs[f].push_back(time_burst(context, c.configuration->operations(), burst_launches(c), launcher(c)));
-    }
-  auto best_of = [](const Runs& r) {
-    return std::max_element(r.begin(), r.end(), [](const auto& x, const auto& y) { return x.value < y.value; })->value;
-  };
-  size_t winner = 0;
-  for (size_t f = 1; f < runs.size(); ++f)
-    if (best_of(runs[f]) > best_of(runs[winner])) winner = f;
+  const size_t plain = screened.front().rank == kPlainCall ? 1 : 0;
+  std::sort(screened.begin() + static_cast<std::ptrdiff_t>(plain), screened.end(),
+            [](const auto& x, const auto& y) { return x.rate() > y.rate(); });
+  screened.resize(std::min<size_t>(screened.size(), plain + kFinalists));
 
-  const Candidate& c = screened[winner];
+  // The finals: bursts, the finalists taking turns on each kind of input, so that none is
+  // favoured by the moment.
+  std::vector<Final> finals;
+  for (const Sign sign : kSigns)
+    for (const auto& c : screened) finals.push_back({&c, sign, {}});
+  for (int round = 0; round < kRounds; ++round)
+    for (const Sign sign : kSigns) {
+      fill_inputs(sign);
+      for (auto& f : finals)
+        if (f.sign == sign)
+          f.runs.push_back(time_burst(context, f.candidate->configuration->operations(), burst_launches(*f.candidate),
+                                      launcher(*f.candidate)));
+    }
+  const auto winner =
+      std::max_element(finals.begin(), finals.end(), [](const auto& x, const auto& y) { return x.best() < y.best(); });
+
+  const Candidate& c = *winner->candidate;
   const auto [m, n, k] = c.configuration->shape;
-  std::string algorithm;
-  int id = 0;
-  size_t written = 0;
-  if (api.algo_attribute &&
-      api.algo_attribute(&c.algo(), CUBLASLT_ALGO_CONFIG_ID, &id, sizeof id, &written) == CUBLAS_STATUS_SUCCESS)
-    algorithm = fmt::format(" {}", id);
-  return {std::move(runs[winner]),
-          fmt::format("{}×{}×{} {} (m×n×k), cuBLASLt algorithm{}, heuristic rank {} of {}; {} screened; {} bursts of "
-                      "{} launches",
-                      m, n, k, c.configuration->layout.name, algorithm, c.rank + 1, c.configuration->found,
-                      screened_count, kRounds, burst_launches(c))};
+  std::string algorithm = "cuBLAS's own choice (cublasGemmEx, CUBLAS_GEMM_DEFAULT)";
+  if (c.rank != kPlainCall) {
+    int id = 0;
+    size_t written = 0;
+    const bool named = api.algo_attribute && api.algo_attribute(&c.algo(), CUBLASLT_ALGO_CONFIG_ID, &id, sizeof id,
+                                                                &written) == CUBLAS_STATUS_SUCCESS;
+    algorithm = fmt::format("cuBLASLt algorithm{}, heuristic rank {} of {}", named ? fmt::format(" {}", id) : "",
+                            c.rank + 1, c.configuration->found);
+  }
+  return {std::move(winner->runs),
+          fmt::format("{}×{}×{} {} (m×n×k), {}, on {} inputs; {} screened, {} in the finals: {} rounds of bursts of {} "
+                      "launches, on signed and on non-negative inputs",
+                      m, n, k, c.configuration->layout.name, algorithm,
+                      winner->sign == Sign::non_negative ? "non-negative" : "signed", screened_count, screened.size(),
+                      kRounds, burst_launches(c))};
 }
 
 } // namespace brrr::calibrate

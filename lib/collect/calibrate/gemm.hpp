@@ -31,6 +31,9 @@ public:
   struct Api;
 
 private:
+  // Opens libcublas for the plain cuBLAS call; without it, the finals go without that call.
+  void open_plain_cublas();
+
   void* library_ = nullptr;
   std::unique_ptr<Api> api_;
   // Why no GEMM can run (cuBLASLt not found); empty when they can.

@@ -178,9 +178,9 @@ template <typename T> cudaError_t launch_fma_of(int iterations, void* out, int s
 }
 
 template <typename T>
-cudaError_t fill(void* data, size_t count, float low, float high, int sm_count, cudaStream_t stream) {
+cudaError_t fill(void* data, size_t count, uint32_t seed, float low, float high, int sm_count, cudaStream_t stream) {
   const int grid = grid_of(fill_uniform<T>, kStreamThreads, sm_count);
-  fill_uniform<T><<<grid, kStreamThreads, 0, stream>>>(static_cast<T*>(data), count, 7, low, high);
+  fill_uniform<T><<<grid, kStreamThreads, 0, stream>>>(static_cast<T*>(data), count, seed, low, high);
   return cudaGetLastError();
 }
 
@@ -278,20 +278,23 @@ cudaError_t launch_empty(cudaStream_t stream) {
   return cudaGetLastError();
 }
 
-cudaError_t launch_fill(Fill type, void* data, size_t count, int sm_count, cudaStream_t stream) {
+cudaError_t launch_fill(Fill type, Sign sign, uint32_t seed, void* data, size_t count, int sm_count,
+                        cudaStream_t stream) {
+  const float high = type == Fill::int8 ? 64.0f : 1.0f;
+  const float low = sign == Sign::non_negative ? 0.0f : -high;
   switch (type) {
   case Fill::fp64:
-    return fill<double>(data, count, -1.0f, 1.0f, sm_count, stream);
+    return fill<double>(data, count, seed, low, high, sm_count, stream);
   case Fill::fp32:
-    return fill<float>(data, count, -1.0f, 1.0f, sm_count, stream);
+    return fill<float>(data, count, seed, low, high, sm_count, stream);
   case Fill::fp16:
-    return fill<__half>(data, count, -1.0f, 1.0f, sm_count, stream);
+    return fill<__half>(data, count, seed, low, high, sm_count, stream);
   case Fill::bf16:
-    return fill<__nv_bfloat16>(data, count, -1.0f, 1.0f, sm_count, stream);
+    return fill<__nv_bfloat16>(data, count, seed, low, high, sm_count, stream);
   case Fill::fp8_e4m3:
-    return fill<__nv_fp8_e4m3>(data, count, -1.0f, 1.0f, sm_count, stream);
+    return fill<__nv_fp8_e4m3>(data, count, seed, low, high, sm_count, stream);
   case Fill::int8:
-    return fill<int8_t>(data, count, -64.0f, 64.0f, sm_count, stream);
+    return fill<int8_t>(data, count, seed, low, high, sm_count, stream);
   }
   return cudaErrorInvalidValue;
 }

@@ -51,8 +51,11 @@ cudaError_t launch_fma(Kernel kernel, int iterations, void* out, int sm_count, c
 cudaError_t launch_empty(cudaStream_t stream);
 
 // Random values (never all zeros: tensor cores draw less power on zeros and run faster than
-// on real data) for the GEMM inputs, converted to each type.
+// on real data) for the GEMM inputs, converted to each type: uniform in [-1, 1) (INT8:
+// [-64, 64)), or in [0, 1) ([0, 64)) when non-negative; `seed` picks the sequence.
 enum class Fill : uint8_t { fp64, fp32, fp16, bf16, fp8_e4m3, int8 };
-cudaError_t launch_fill(Fill type, void* data, size_t count, int sm_count, cudaStream_t stream);
+enum class Sign : uint8_t { signed_values, non_negative };
+cudaError_t launch_fill(Fill type, Sign sign, uint32_t seed, void* data, size_t count, int sm_count,
+                        cudaStream_t stream);
 
 } // namespace brrr::calibrate
