@@ -119,21 +119,34 @@ TEST_CASE("hostile: 64 CUDA processes at once are each traced") {
   MESSAGE("brrr's peak memory for 64 processes: " << p.report.run.collection.brrr_peak_rss_bytes / (1 << 20) << " MiB");
 }
 
-TEST_CASE("hostile: a long launch loop's memory stays flat") {
-  constexpr long launches = 2'000'000;
-  auto p = profile("long-loop", {target, "long-loop", std::to_string(launches)});
+namespace {
+
+// The target's resident memory over a long launch loop, from a fifth of the loop on (after
+// CUDA's and CUPTI's start-up allocations), checking that every launch reached the report.
+double long_loop_growth_mib(const std::string& name, long launches, const std::vector<std::string>& options) {
+  auto p = profile(name, {target, "long-loop", std::to_string(launches)}, options);
   CHECK(p.outcome.status == 0);
   const auto figures = nlohmann::json::parse(p.outcome.out);
   const std::vector<double> rss_mib = figures.at("rss_mib");
   REQUIRE(rss_mib.size() == 10);
-  // From a fifth of the loop on, after CUDA's and CUPTI's start-up allocations.
-  const double growth_mib = rss_mib.back() - rss_mib[1];
-  MESSAGE("target resident memory over " << launches << " launches (MiB, each tenth): " << figures["rss_mib"].dump()
-                                         << "; brrr's peak " << p.report.run.collection.brrr_peak_rss_bytes / (1 << 20)
-                                         << " MiB");
-  CHECK(growth_mib < 32);
+  MESSAGE(name << ": target resident memory over " << launches << " launches (MiB, each tenth): "
+               << figures["rss_mib"].dump() << "; brrr's peak "
+               << p.report.run.collection.brrr_peak_rss_bytes / (1 << 20) << " MiB");
   const auto* k = find_kernel(p.report.run, "tiny_kernel");
   REQUIRE(k != nullptr);
   CHECK(k->launches == static_cast<uint64_t>(launches));
   CHECK(p.report.run.collection.dropped_records == 0);
+  return rss_mib.back() - rss_mib[1];
+}
+
+} // namespace
+
+TEST_CASE("hostile: a long launch loop's memory stays flat when traced, and bounded with counters") {
+  constexpr long launches = 2'000'000;
+  // Tracing alone holds nothing per launch: measured 0.8 MiB over a million launches.
+  CHECK(long_loop_growth_mib("long-loop-counters-off", launches, {"--counters", "off"}) < 32);
+  // Once CUPTI has taken a kernel-replay sample it grows by about 45 bytes a launch, in a bare
+  // CUPTI program too (bench/buffer_hold.cu, docs/reliability.md); issue 3 bounds that at 100 MB
+  // a million launches. Before the forced periodic flush it was 330-380 bytes a launch.
+  CHECK(long_loop_growth_mib("long-loop", launches, {}) < 100.0 * launches / 1e6);
 }
