@@ -55,7 +55,10 @@ for part in ${STEPS:-tests multigpu calibrate reliability counters overhead}; do
       echo "== multigpu: skipped, one GPU" | tee -a "$log"
     fi
     ;;
-  calibrate) step calibrate 200 env OUT="$work/calibrate" BUDGET=195 bash scripts/device-calibrate.sh ;;
+  calibrate)
+    step calibrate $((${CALIBRATE_BUDGET:-195} + 5)) env OUT="$work/calibrate" BUDGET=${CALIBRATE_BUDGET:-195} \
+      bash scripts/device-calibrate.sh
+    ;;
   calibrate-test)
     step calibrate-test 150 sh -c "\"$bin/brrr_gpu_tests\" -tc='calibrate*' > \"$work/gpu-test-calibrate.txt\" 2>&1"
     ;;
