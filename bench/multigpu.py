@@ -10,8 +10,10 @@ Runs examples/multigpu/allreduce.py under torchrun, in parts (--parts, all by de
       then the balanced loop the same way (no straggler expected);
   outside: `brrr profile -- torchrun ...` (brrr in front of the launcher): one report, each
       worker's rank;
-  nccl: bench/nccl_allreduce.py: all-reduces of several sizes timed with CUDA events
-      (nccl-tests style) under brrr, against the NCCL kernel time in each rank's report.
+  nccl: bench/nccl_allreduce.py: all-reduces of several sizes timed with CUDA events under
+      brrr, each one between its own pair, back to back between one pair and replayed from a
+      CUDA graph between one pair (nccl-tests' timings, --nccl-modes), against the NCCL kernel
+      time and the GPU idle in each rank's report.
 Writes Markdown to --out after every part (a time limit that cuts the run leaves what was
 done), the reports to --reports, and the commands' output to --log.
 
@@ -30,7 +32,7 @@ import sys
 
 import torch
 
-from nccl_allreduce import DEFAULT_SIZES, measure
+from nccl_allreduce import DEFAULT_SIZES, MODES, measure, parse_modes, parse_sizes
 from torchrun_runner import Runner, launcher
 
 SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples", "multigpu", "allreduce.py")
@@ -125,6 +127,8 @@ def main():
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--imbalance", type=float, default=2.0)
     parser.add_argument("--sizes", default=DEFAULT_SIZES, help=f"nccl: MiB:iterations (default {DEFAULT_SIZES})")
+    parser.add_argument("--nccl-modes", default=",".join(MODES), help=f"nccl: timings, comma-separated (default "
+                        f"{','.join(MODES)})")
     parser.add_argument("--nccl-plain", action=argparse.BooleanOptionalAction, default=True,
                         help="nccl: also run the all-reduces without brrr (default on)")
     parser.add_argument("--script", default=SCRIPT, help="the job (default examples/multigpu/allreduce.py)")
@@ -133,6 +137,8 @@ def main():
     parts = [p for p in args.parts.split(",") if p]
     if any(p not in PARTS for p in parts):
         sys.exit(f"multigpu.py: --parts takes {', '.join(PARTS)}")
+    parse_sizes(args.sizes)
+    parse_modes(args.nccl_modes)
     brrr = os.path.abspath(os.path.join(args.bin, "brrr"))
     script = os.path.abspath(args.script)
     reports = os.path.abspath(args.reports)
@@ -150,7 +156,8 @@ def main():
         f"Recorded on {len(gpu)} × {gpu[0] if gpu else 'unknown GPU'} (PyTorch {torch.__version__}, "
         f"NCCL {'.'.join(map(str, torch.cuda.nccl.version()))}), {now}, with "
         f"`scripts/device-multigpu.sh` (`python3 bench/multigpu.py --parts {','.join(parts)} --nproc {args.nproc} "
-        f"--rounds {args.rounds} --steps {args.steps} --imbalance {args.imbalance} --sizes {args.sizes}`). The job is "
+        f"--rounds {args.rounds} --steps {args.steps} --imbalance {args.imbalance} --sizes {args.sizes} --nccl-modes "
+        f"{args.nccl_modes}`). The job is "
         "examples/multigpu/allreduce.py under torchrun: 4 bf16 linear layers of 4096, 2 micro-batches of 2048 "
         "rows a step, one NCCL all-reduce of the gradients (128 MiB) a step.",
         "",
@@ -204,7 +211,8 @@ def main():
         write(outside_lines(load(outside_path) if os.path.exists(outside_path) else None))
 
     if "nccl" in parts:
-        lines, _ = measure(runner, brrr, args.nproc, args.sizes, reports, args.limit, args.nccl_plain)
+        lines, _ = measure(runner, brrr, args.nproc, args.sizes, reports, args.limit, args.nccl_plain,
+                           modes=args.nccl_modes)
         write(["## NCCL all-reduce: CUDA events against brrr's NCCL kernel time", ""] + lines)
     print("\n".join(page))
 

@@ -3,15 +3,17 @@
 # multi-GPU PyTorch job. First the GPU test of two ranks under torchrun (rank-named reports,
 # NCCL as communication, the straggler found and its cause), then bench/multigpu.py: tracing
 # overhead per rank, the imbalanced and balanced jobs merged, brrr in front of torchrun, and
-# the NCCL all-reduce time of several sizes against CUDA-event timing. Writes under $OUT:
+# the NCCL all-reduce time of several sizes against CUDA-event timing (each all-reduce between
+# its own events, back to back, and replayed from a CUDA graph: MULTIGPU_NCCL_MODES). Writes under $OUT:
 # multigpu-h100.md (for bench/results/), multigpu-log.txt, and multigpu-reports.tar.gz (every
 # report and merged report, and the GPU test's folder), three files.
 #
 # Time: every torchrun job takes 12 to 18 s on 2×H100 (mostly start-up). The GPU test is one
 # job; the parts of bench/multigpu.py (MULTIGPU_PARTS, comma-separated) take: overhead 3 jobs a
 # round (ROUNDS), jobs 2, outside 1, nccl 2 (1 without MULTIGPU_NCCL_PLAIN=1). Each job stops at
-# MULTIGPU_RUN_LIMIT s, the test at MULTIGPU_TEST_LIMIT s, the benchmark at MULTIGPU_BENCH_LIMIT s;
-# the page holds every part finished before a limit.
+# MULTIGPU_RUN_LIMIT s, the test at MULTIGPU_TEST_LIMIT s, the benchmark at MULTIGPU_BENCH_LIMIT s
+# or at what is left of MULTIGPU_BUDGET s, less 10 s for the archive, if that is sooner; the
+# page holds every part finished before a limit.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bin=${BRRR_BIN:-build-device/bin}
@@ -32,20 +34,30 @@ if command -v torchrun > /dev/null; then echo "torchrun: $(command -v torchrun)"
   echo "torchrun not on PATH: python3 -m torch.distributed.run" >> "$log"; fi
 reports=$(mktemp -d)
 # The GPU test of two ranks under torchrun first: it says quickly whether the rest can work.
+# With it, the test that a CUDA graph's kernels are traced one by one (the nccl part's graph
+# mode counts on it), a second or two.
 if [ "${MULTIGPU_TEST:-1}" = 1 ]; then
   mkdir -p "$reports/gpu-test"
   BRRR_GPU_TEST_KEEP="$reports/gpu-test" BRRR_SOURCE_DIR=$PWD timeout "${MULTIGPU_TEST_LIMIT:-150}" \
-    "$bin/brrr_gpu_tests" -tc='two ranks*' >> "$log" 2>&1
-  echo "== gpu test (two ranks under torchrun): exit $?" | tee -a "$log"
+    "$bin/brrr_gpu_tests" -tc='two ranks*,kernels replayed from a CUDA graph*' >> "$log" 2>&1
+  echo "== gpu tests (two ranks under torchrun; a CUDA graph's kernels): exit $?" | tee -a "$log"
   grep -a 'MESSAGE:' "$log" | sed 's/.*MESSAGE: /   /' | tail -2
 fi
 plain=--nccl-plain
 [ "${MULTIGPU_NCCL_PLAIN:-1}" = 1 ] || plain=--no-nccl-plain
-timeout "${MULTIGPU_BENCH_LIMIT:-420}" python3 bench/multigpu.py --bin "$bin" --nproc "$nproc" \
-  --parts "${MULTIGPU_PARTS:-overhead,jobs,outside,nccl}" --rounds "${ROUNDS:-2}" --limit "${MULTIGPU_RUN_LIMIT:-150}" \
-  --sizes "${MULTIGPU_SIZES:-1:200,64:50,256:20}" $plain \
-  --out "$out/multigpu-h100.md" --reports "$reports" --log "$log"
-status=$?
+bench_limit=${MULTIGPU_BENCH_LIMIT:-420}
+left=$((${MULTIGPU_BUDGET:-100000} - SECONDS - 10))
+[ "$left" -lt "$bench_limit" ] && bench_limit=$left
+if [ "$bench_limit" -lt 20 ]; then
+  echo "== bench/multigpu.py: skipped, $bench_limit s left of MULTIGPU_BUDGET" | tee -a "$log"
+  status=124
+else
+  timeout "$bench_limit" python3 bench/multigpu.py --bin "$bin" --nproc "$nproc" \
+    --parts "${MULTIGPU_PARTS:-overhead,jobs,outside,nccl}" --rounds "${ROUNDS:-2}" --limit "${MULTIGPU_RUN_LIMIT:-150}" \
+    --sizes "${MULTIGPU_SIZES:-1:200,16:100,64:50,256:20}" --nccl-modes "${MULTIGPU_NCCL_MODES:-per-op,loop,graph}" \
+    $plain --out "$out/multigpu-h100.md" --reports "$reports" --log "$log"
+  status=$?
+fi
 tar -czf "$out/multigpu-reports.tar.gz" -C "$reports" .
 echo "== bench/multigpu.py: exit $status; reports: $(find "$reports" -name '*.json' | wc -l) files" | tee -a "$log"
 exit $status

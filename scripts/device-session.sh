@@ -49,8 +49,9 @@ for part in ${STEPS:-tests multigpu calibrate reliability counters overhead}; do
     ;;
   multigpu)
     if [ "$(nvidia-smi -L | wc -l)" -ge 2 ]; then
-      step multigpu 150 env OUT="$work/multigpu" ROUNDS=0 MULTIGPU_PARTS=jobs,nccl MULTIGPU_TEST_LIMIT=80 \
-        MULTIGPU_RUN_LIMIT=60 MULTIGPU_NCCL_PLAIN=0 MULTIGPU_BENCH_LIMIT=120 bash scripts/device-multigpu.sh
+      step multigpu 150 env OUT="$work/multigpu" ROUNDS=0 MULTIGPU_PARTS=jobs,nccl MULTIGPU_TEST_LIMIT=70 \
+        MULTIGPU_RUN_LIMIT=60 MULTIGPU_NCCL_PLAIN=0 MULTIGPU_BENCH_LIMIT=120 MULTIGPU_BUDGET=142 \
+        bash scripts/device-multigpu.sh
     else
       echo "== multigpu: skipped, one GPU" | tee -a "$log"
     fi

@@ -70,8 +70,8 @@ def main() -> None:
     if "RANK" not in os.environ:
         sys.exit("allreduce.py: run it under torchrun (RANK is not set)")
     require_cuda("allreduce.py", args.steps)
-    if args.micro_batches < 1 or args.imbalance <= 0 or args.warmup < 0:
-        sys.exit("allreduce.py: --micro-batches and --imbalance must be positive, --warmup not negative")
+    if args.batch < 1 or args.micro_batches < 1 or args.imbalance <= 0 or args.warmup < 0:
+        sys.exit("allreduce.py: --batch, --micro-batches and --imbalance must be positive, --warmup not negative")
 
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     torch.cuda.set_device(local_rank)

@@ -20,6 +20,7 @@
 //                                        memory after each tenth of them as one JSON line
 //   brrr-test-target late-kernel         12000 launches of one kernel, then 10 of a kernel first
 //                                        seen after them (brrr's counters must still measure it)
+//   brrr-test-target graph N             capture 10 launches in a CUDA graph, replay it N times
 // Each prints the number of kernels it launched, so that the tests can count them in the report.
 
 #include "cuda_check.h"
@@ -211,6 +212,21 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 10; ++i) late_kernel<<<1, 128>>>(out);
     CHECK(cudaDeviceSynchronize());
     std::printf("launched 12010\n");
+    return 0;
+  }
+  if (mode == "graph" && arg) {
+    const int replays = std::atoi(arg);
+    cudaStream_t stream = nullptr;
+    CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    cudaGraph_t graph = nullptr;
+    cudaGraphExec_t exec = nullptr;
+    CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+    for (int i = 0; i < 10; ++i) spin_kernel<<<1, 128, 0, stream>>>(out, 1000);
+    CHECK(cudaStreamEndCapture(stream, &graph));
+    CHECK(cudaGraphInstantiate(&exec, graph, 0));
+    for (int i = 0; i < replays; ++i) CHECK(cudaGraphLaunch(exec, stream));
+    CHECK(cudaStreamSynchronize(stream));
+    std::printf("launched %d\n", 10 * replays);
     return 0;
   }
   std::fprintf(stderr, "unknown mode %s\n", mode.c_str());

@@ -60,9 +60,16 @@ TEST_CASE("two ranks under torchrun: rank-named reports, NCCL as communication, 
       shell("command -v torchrun > /dev/null") == 0 ? "torchrun" : "python3 -m torch.distributed.run";
   const std::string script = (source_dir() / "examples" / "multigpu" / "allreduce.py").string();
   const std::string brrr = (bin_dir() / "brrr").string();
+  // Rank 1 runs 2× the micro-batches. Rows of 8192 (the example's default is 2048) make each
+  // step GPU-bound: 11 GEMMs of 8192×4096×4096 a micro-batch, 3 TFLOP (some 5 ms on an H100),
+  // against well under 1 ms of Python to launch them, so rank 1's extra kernels hold rank 0 up
+  // in every all-reduce and the merge's test that the others waited for the straggler can
+  // confirm it. With the default rows the 25 steps (5 of them warm-up) were launch-bound: rank
+  // 0's own host time hid most of rank 1's extra GPU work (it waited for 0.37× of it), and by
+  // that rule no one was held up.
   const int status =
       shell("cd '" + dir.string() + "' && NCCL_NVLS_ENABLE=0 " + launcher + " --nproc-per-node 2 --no-python '" + brrr +
-            "' profile -- python3 '" + script + "' --steps 20 --imbalance 2 > log.txt 2>&1");
+            "' profile -- python3 '" + script + "' --steps 20 --batch 8192 --imbalance 2 > log.txt 2>&1");
   CHECK(status == 0);
   std::vector<fs::path> reports;
   for (const auto& e : fs::directory_iterator(dir))

@@ -160,6 +160,25 @@ TEST_CASE("counters reach a kernel first launched after 12 000 launches of anoth
   CHECK(p.report.run.collection.tool_ns > 0);
 }
 
+TEST_CASE("kernels replayed from a CUDA graph are traced one by one (counters off and on)") {
+  // brrr leaves CUPTI's GRAPH_TRACE off, which would fold a replay into one record: each node
+  // of each replay is a kernel of its own, so a graph's kernels (NCCL's, captured by PyTorch)
+  // count in the time as launched ones do. With counters on, the launches seen while the
+  // graph is captured run nothing, and the capture must survive brrr's sampling of them.
+  for (const std::string counters : {"off", "first:1"}) {
+    CAPTURE(counters);
+    auto p = profile("graph-" + counters, {program("brrr-test-target"), "graph", "5"}, {"--counters", counters});
+    CHECK(p.outcome.status == 0);
+    CHECK(p.report.run.info.complete);
+    const auto* spin = find_kernel(p.report.run, "spin_kernel");
+    REQUIRE(spin != nullptr);
+    CHECK(spin->launches == 50);
+    CHECK(spin->graph_launches == 50);
+    CHECK(spin->untimed_launches == 0);
+    CHECK(spin->median_ns > 0);
+  }
+}
+
 TEST_CASE("exit() with kernels in flight loses none of them") {
   auto p = profile("in-flight", {program("brrr-test-target"), "exit-in-flight"});
   CHECK(p.outcome.status == 0);
