@@ -579,6 +579,21 @@ const ParamWords& runtime_param_words(CountersState& s, const void* function, co
   return it->second;
 }
 
+// Whether a launch on this stream is being captured into a CUDA graph: it runs nothing now, so
+// there is nothing to measure, and starting the range profiler inside a capture breaks the
+// capture (measured: the program's cudaStreamEndCapture failed). The default stream stands for
+// the legacy one or this thread's own, so both are asked; a query that fails (another thread
+// capturing in global mode) counts as capturing.
+bool capturing(CUstream stream) {
+  const Driver* d = driver();
+  if (d == nullptr || d->cuStreamIsCapturing == nullptr) return false;
+  const auto is_capturing = [&](CUstream s) {
+    CUstreamCaptureStatus status = CU_STREAM_CAPTURE_STATUS_NONE;
+    return d->cuStreamIsCapturing(s, &status) != CUDA_SUCCESS || status != CU_STREAM_CAPTURE_STATUS_NONE;
+  };
+  return stream != nullptr ? is_capturing(stream) : is_capturing(CU_STREAM_LEGACY) || is_capturing(CU_STREAM_PER_THREAD);
+}
+
 // Compares the launch's arguments with the previous launch on its stream (dataflow).
 void on_launch_arguments(CountersState& s, const LaunchParams& params, const CUpti_CallbackData& cb) {
   if (params.function != nullptr)
@@ -617,7 +632,7 @@ void on_launch(CUpti_CallbackDomain domain, CUpti_CallbackId id, const CUpti_Cal
       t_sampled_enough.insert(key);
       return;
     }
-    if (s.busy) return;
+    if (s.busy || capturing(params.stream)) return;
     CUcontext context = cb.context;
     if (context == nullptr && driver() != nullptr) driver()->cuCtxGetCurrent(&context);
     // A thread without a current context at the launch call (the runtime makes one current

@@ -18,6 +18,7 @@ const Driver* driver() {
     d->cuCtxGetDevice = reinterpret_cast<decltype(d->cuCtxGetDevice)>(::dlsym(handle, "cuCtxGetDevice"));
     d->cuCtxSynchronize = reinterpret_cast<decltype(d->cuCtxSynchronize)>(::dlsym(handle, "cuCtxSynchronize"));
     d->cuFuncGetParamInfo = reinterpret_cast<decltype(d->cuFuncGetParamInfo)>(::dlsym(handle, "cuFuncGetParamInfo"));
+    d->cuStreamIsCapturing = reinterpret_cast<decltype(d->cuStreamIsCapturing)>(::dlsym(handle, "cuStreamIsCapturing"));
     if (d->cuCtxGetCurrent == nullptr || d->cuCtxGetDevice == nullptr || d->cuCtxSynchronize == nullptr) return nullptr;
     return d;
   }();

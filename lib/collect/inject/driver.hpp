@@ -12,6 +12,8 @@ struct Driver {
   CUresult (*cuCtxSynchronize)() = nullptr;
   // Optional (drivers of CUDA 12.4 and later): the layout of a kernel's parameters.
   CUresult (*cuFuncGetParamInfo)(CUfunction, size_t, size_t*, size_t*) = nullptr;
+  // Optional: whether a stream is being captured into a graph.
+  CUresult (*cuStreamIsCapturing)(CUstream, CUstreamCaptureStatus*) = nullptr;
 };
 
 // The driver's functions, or nullptr when the process has no libcuda loaded (yet).
