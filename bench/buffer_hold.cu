@@ -10,8 +10,9 @@
 //     how many were lost (launches without a record);
 //   - the loop's cost per launch and the process's resident memory growth.
 //
-// Usage: brrr-buffer-hold [--profiler none|enabled|sampled|sampled-rearmed|sampled-disabled|sampled-deinit|callback|callback-once]
-//                         [--flush default|forced] [--period-ms N] [--launches N] [--sync-every N]
+// Usage: brrr-buffer-hold [--profiler STATE] [--flush default|forced] [--period-ms N]
+//                         [--launches N] [--sync-every N]
+// where STATE is one of:
 //   none              no range profiler;
 //   enabled           enabled on the context before the loop, never started;
 //   sampled           enabled, then one kernel-replay sample of brrr's metrics (as brrr takes
@@ -106,25 +107,7 @@ struct Sampler {
   bool rearm = false;
   bool sampled = false;
 
-  void arm() {
-    auto image_init = PARAMS(CUpti_RangeProfiler_CounterDataImage_Initialize_Params);
-    image_init.pRangeProfilerObject = object;
-    image_init.counterDataSize = counter_data.size();
-    image_init.pCounterData = counter_data.data();
-    CUPTI_CHECK(cuptiRangeProfilerCounterDataImageInitialize(&image_init));
-    auto set_config = PARAMS(CUpti_RangeProfiler_SetConfig_Params);
-    set_config.pRangeProfilerObject = object;
-    set_config.configSize = config.image.size();
-    set_config.pConfig = config.image.data();
-    set_config.counterDataImageSize = counter_data.size();
-    set_config.pCounterDataImage = counter_data.data();
-    set_config.range = CUPTI_AutoRange;
-    set_config.replayMode = CUPTI_KernelReplay;
-    set_config.maxRangesPerPass = 1;
-    set_config.numNestingLevels = 1;
-    set_config.minNestingLevel = 1;
-    CUPTI_CHECK(cuptiRangeProfilerSetConfig(&set_config));
-  }
+  void arm() { set_config(object, config, counter_data, CUPTI_KernelReplay, 1); }
   void start() {
     auto start_params = PARAMS(CUpti_RangeProfiler_Start_Params);
     start_params.pRangeProfilerObject = object;
@@ -157,8 +140,10 @@ void CUPTIAPI on_launch(void*, CUpti_CallbackDomain, CUpti_CallbackId, const voi
   }
 }
 
-const char* usage = "usage: brrr-buffer-hold [--profiler none|enabled|sampled|sampled-rearmed|sampled-disabled|sampled-deinit|callback|callback-once] [--flush "
-                    "default|forced] [--period-ms N] [--launches N] [--sync-every N]\n";
+const char* usage =
+    "usage: brrr-buffer-hold [--profiler "
+    "none|enabled|sampled|sampled-rearmed|sampled-disabled|sampled-deinit|callback|callback-once] [--flush "
+    "default|forced] [--period-ms N] [--launches N] [--sync-every N]\n";
 
 } // namespace
 
@@ -185,7 +170,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  const std::vector<std::string> profilers = {"none",     "enabled",       "sampled",         "sampled-rearmed",
+  const std::vector<std::string> profilers = {"none",     "enabled",       "sampled",          "sampled-rearmed",
                                               "callback", "callback-once", "sampled-disabled", "sampled-deinit"};
   if (std::find(profilers.begin(), profilers.end(), profiler) == profilers.end()) {
     std::fputs(usage, stderr);
@@ -234,8 +219,8 @@ int main(int argc, char** argv) {
         g_sampler.rearm = profiler == "callback";
         CUpti_SubscriberHandle subscriber = nullptr;
         CUPTI_CHECK(cuptiSubscribe(&subscriber, on_launch, nullptr));
-        CUPTI_CHECK(
-            cuptiEnableCallback(1, subscriber, CUPTI_CB_DOMAIN_RUNTIME_API, CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernel_v7000));
+        CUPTI_CHECK(cuptiEnableCallback(1, subscriber, CUPTI_CB_DOMAIN_RUNTIME_API,
+                                        CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernel_v7000));
       } else {
         g_sampler.start();
         tiny_kernel<<<1, 256>>>(out);

@@ -227,25 +227,8 @@ int main(int argc, char** argv) {
           CUPTI_CHECK(cuptiRangeProfilerGetCounterDataSize(&size));
           counter_data.resize(size.counterDataSize);
         }
-        STEP("counter data initialize");
-        auto image_init = PARAMS(CUpti_RangeProfiler_CounterDataImage_Initialize_Params);
-        image_init.pRangeProfilerObject = object;
-        image_init.counterDataSize = counter_data.size();
-        image_init.pCounterData = counter_data.data();
-        CUPTI_CHECK(cuptiRangeProfilerCounterDataImageInitialize(&image_init));
-        auto set_config = PARAMS(CUpti_RangeProfiler_SetConfig_Params);
-        set_config.pRangeProfilerObject = object;
-        set_config.configSize = config.image.size();
-        set_config.pConfig = config.image.data();
-        set_config.counterDataImageSize = counter_data.size();
-        set_config.pCounterDataImage = counter_data.data();
-        set_config.range = CUPTI_AutoRange;
-        set_config.replayMode = o.user_replay ? CUPTI_UserReplay : CUPTI_KernelReplay;
-        set_config.maxRangesPerPass = o.batch;
-        set_config.numNestingLevels = 1;
-        set_config.minNestingLevel = 1;
-        STEP("set config");
-        CUPTI_CHECK(cuptiRangeProfilerSetConfig(&set_config));
+        STEP("counter data initialize and set config");
+        set_config(object, config, counter_data, o.user_replay ? CUPTI_UserReplay : CUPTI_KernelReplay, o.batch);
         double t2 = now_ms(), t_start = 0, t_launch = 0, t_sync = 0, t_stop = 0;
         // Kernel replay finishes every pass inside the launch; user replay needs the launches
         // repeated once per pass.

@@ -20,7 +20,7 @@
     if (r_ != CUPTI_SUCCESS) {                                                                                         \
       const char* s_ = nullptr;                                                                                        \
       cuptiGetResultString(r_, &s_);                                                                                   \
-      std::fprintf(stderr, "%s: %s failed: %s\n", program_invocation_short_name, #call, s_ ? s_ : "?");                                \
+      std::fprintf(stderr, "%s: %s failed: %s\n", program_invocation_short_name, #call, s_ ? s_ : "?");                \
       std::exit(1);                                                                                                    \
     }                                                                                                                  \
   } while (0)
@@ -39,13 +39,13 @@ inline const std::vector<const char*> sass_flops = {
     "sm__sass_thread_inst_executed_op_hfma_pred_on.sum", "sm__sass_thread_inst_executed_op_hadd_pred_on.sum",
     "sm__sass_thread_inst_executed_op_hmul_pred_on.sum"};
 inline const std::vector<const char*> memory_and_tensor_instructions = {"dram__bytes_read.sum",
-                                                                 "dram__bytes_write.sum",
-                                                                 "lts__t_bytes.sum",
-                                                                 "gpu__time_duration.sum",
-                                                                 "sm__inst_executed_pipe_tensor_op_hmma.sum",
-                                                                 "sm__inst_executed_pipe_tensor_op_gmma.sum",
-                                                                 "sm__inst_executed_pipe_tensor_op_imma.sum",
-                                                                 "sm__inst_executed_pipe_tensor_op_dmma.sum"};
+                                                                        "dram__bytes_write.sum",
+                                                                        "lts__t_bytes.sum",
+                                                                        "gpu__time_duration.sum",
+                                                                        "sm__inst_executed_pipe_tensor_op_hmma.sum",
+                                                                        "sm__inst_executed_pipe_tensor_op_gmma.sum",
+                                                                        "sm__inst_executed_pipe_tensor_op_imma.sum",
+                                                                        "sm__inst_executed_pipe_tensor_op_dmma.sum"};
 inline const std::vector<const char*> tensor_paths = {
     "sm__ops_path_tensor_src_fp64.sum", "sm__ops_path_tensor_src_tf32_dst_fp32.sum",
     "sm__ops_path_tensor_src_fp16.sum", "sm__ops_path_tensor_src_bf16_dst_fp32.sum",
@@ -66,7 +66,8 @@ struct Config {
   std::vector<const char*> metrics;
 };
 
-inline Config make_config(const char* chip, const std::vector<uint8_t>& availability, const std::vector<const char*>& m) {
+inline Config make_config(const char* chip, const std::vector<uint8_t>& availability,
+                          const std::vector<const char*>& m) {
   Config c;
   c.metrics = m;
   auto init = PARAMS(CUpti_Profiler_Host_Initialize_Params);
@@ -97,3 +98,25 @@ inline Config make_config(const char* chip, const std::vector<uint8_t>& availabi
   return c;
 }
 
+// Makes the counter data image ready and sets the config for the next Start: auto range, one
+// nesting level, `ranges` ranges a pass.
+inline void set_config(CUpti_RangeProfiler_Object* object, const Config& config, std::vector<uint8_t>& counter_data,
+                       CUpti_ProfilerReplayMode replay, size_t ranges) {
+  auto image_init = PARAMS(CUpti_RangeProfiler_CounterDataImage_Initialize_Params);
+  image_init.pRangeProfilerObject = object;
+  image_init.counterDataSize = counter_data.size();
+  image_init.pCounterData = counter_data.data();
+  CUPTI_CHECK(cuptiRangeProfilerCounterDataImageInitialize(&image_init));
+  auto set_config = PARAMS(CUpti_RangeProfiler_SetConfig_Params);
+  set_config.pRangeProfilerObject = object;
+  set_config.configSize = config.image.size();
+  set_config.pConfig = config.image.data();
+  set_config.counterDataImageSize = counter_data.size();
+  set_config.pCounterDataImage = counter_data.data();
+  set_config.range = CUPTI_AutoRange;
+  set_config.replayMode = replay;
+  set_config.maxRangesPerPass = ranges;
+  set_config.numNestingLevels = 1;
+  set_config.minNestingLevel = 1;
+  CUPTI_CHECK(cuptiRangeProfilerSetConfig(&set_config));
+}

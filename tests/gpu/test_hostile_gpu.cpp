@@ -129,8 +129,8 @@ double long_loop_growth_mib(const std::string& name, long launches, const std::v
   const auto figures = nlohmann::json::parse(p.outcome.out);
   const std::vector<double> rss_mib = figures.at("rss_mib");
   REQUIRE(rss_mib.size() == 10);
-  MESSAGE(name << ": target resident memory over " << launches << " launches (MiB, each tenth): "
-               << figures["rss_mib"].dump() << "; brrr's peak "
+  MESSAGE(name << ": target resident memory over " << launches
+               << " launches (MiB, each tenth): " << figures["rss_mib"].dump() << "; brrr's peak "
                << p.report.run.collection.brrr_peak_rss_bytes / (1 << 20) << " MiB");
   const auto* k = find_kernel(p.report.run, "tiny_kernel");
   REQUIRE(k != nullptr);

@@ -591,7 +591,8 @@ bool capturing(CUstream stream) {
     CUstreamCaptureStatus status = CU_STREAM_CAPTURE_STATUS_NONE;
     return d->cuStreamIsCapturing(s, &status) != CUDA_SUCCESS || status != CU_STREAM_CAPTURE_STATUS_NONE;
   };
-  return stream != nullptr ? is_capturing(stream) : is_capturing(CU_STREAM_LEGACY) || is_capturing(CU_STREAM_PER_THREAD);
+  return stream != nullptr ? is_capturing(stream)
+                           : is_capturing(CU_STREAM_LEGACY) || is_capturing(CU_STREAM_PER_THREAD);
 }
 
 // Compares the launch's arguments with the previous launch on its stream (dataflow).
