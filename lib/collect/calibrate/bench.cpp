@@ -174,27 +174,34 @@ Run time_burst(const Context& context, double work, int launches, const std::fun
   return run;
 }
 
-Runs time_on_host(double work, bool latency, int max_operations, const std::function<void(int)>& body) {
+Runs time_on_host(double work, bool latency, int max_operations, const std::function<void(int)>& body,
+                  const std::function<void()>& untimed) {
   OneCpuAtATime pinning;
   const std::vector<int> cpus = pinning.cpus(host_cpus);
   if (!cpus.empty()) pinning.pin(cpus.front());
   // The warm-up doubles its batches, and tells how long one operation takes.
   const auto warm_up = Clock::now();
   long done = 0;
+  double body_ms = 0;
   for (int batch = 1; done == 0 || ms_since(warm_up) < host_warm_up_ms; batch = std::min(2 * batch, max_operations)) {
+    if (untimed) untimed();
+    const auto begin = Clock::now();
     body(batch);
+    body_ms += ms_since(begin);
     done += batch;
   }
-  const double operation_ms = ms_since(warm_up) / static_cast<double>(done);
+  const double operation_ms = body_ms / static_cast<double>(done);
   const int operations = std::clamp(static_cast<int>(host_trial_ms / operation_ms), 1, max_operations);
-  const int trials =
-      std::clamp(static_cast<int>(host_budget_ms / (operations * operation_ms)), host_min_trials, host_max_trials);
-  const int blocks = host_rounds * std::max<int>(1, static_cast<int>(cpus.size()));
+  const int trials = std::clamp(static_cast<int>(host_budget_ms / host_rounds / (operations * operation_ms)),
+                                host_min_trials / host_rounds, host_max_trials / host_rounds);
+  const int blocks = std::max<int>(1, static_cast<int>(cpus.size()));
   Runs runs;
   for (int block = 0; block < blocks; ++block) {
     if (!cpus.empty()) pinning.pin(cpus[static_cast<std::size_t>(block) % cpus.size()]);
+    if (untimed) untimed();
     body(operations);
     for (int t = trials * block / blocks; t < trials * (block + 1) / blocks; ++t) {
+      if (untimed) untimed();
       const auto begin = Clock::now();
       body(operations);
       const double ns = std::chrono::duration<double, std::nano>(Clock::now() - begin).count();

@@ -95,28 +95,37 @@ inline constexpr double burst_clock_sample_ms = 1;
 // VM, the hypervisor) runs meanwhile, which only ever makes them slower. They are timed as
 // many short trials after a warm-up, and their ceiling is the fast decile of the trials
 // (model/ceilings.hpp), what the host sustains when it is not interrupted. Trials last about
-// host_trial_ms, as many as fit in host_budget_ms, within [host_min_trials, host_max_trials];
-// the warm-up (the CPU leaving its idle states, the driver's first-use paths) lasts
-// host_warm_up_ms.
+// host_trial_ms (shorter where the benchmark caps a trial's operations), as many as fit in
+// host_budget_ms, within [host_min_trials, host_max_trials], over host_rounds rounds; each
+// round starts with a warm-up (the CPU leaving its idle states, the driver's first-use paths)
+// of host_warm_up_ms.
 inline constexpr double host_warm_up_ms = 50;
 inline constexpr double host_trial_ms = 1;
-inline constexpr double host_budget_ms = 600;
+inline constexpr double host_budget_ms = 1000;
 inline constexpr int host_min_trials = 80;
-inline constexpr int host_max_trials = 1000;
+inline constexpr int host_max_trials = 4000;
 // The trials are spread over up to host_cpus of the CPUs near the GPU, in host_rounds rounds
-// of one block of trials on each CPU: a calibration that landed on a CPU the hypervisor
-// shares, or whose sibling thread is busy, still has undisturbed trials on the others, and a
-// noisy moment hits one block, not all of them. Each block starts with one untimed trial, to
-// warm the caches of the CPU it moved to.
-inline constexpr int host_cpus = 4;
+// of one block of trials on each CPU, the rounds spread over the calibration (main.cpp runs
+// them before, between and after the GPU's ceilings). On a 2×H200 VM the trials of one block
+// mostly agreed within a few percent, while blocks lay up to 50% apart, with no CPU fast or
+// slow from one round to the next, and all of one calibration's launch-rate blocks (0.6 s)
+// were slower than most of another's: how fast the host is changes between blocks and over
+// seconds (which physical core is behind the CPU, what its sibling and the other tenants
+// run), not trial to trial. The fast decile is decided by the fastest few blocks, so the more
+// blocks, and the more moments they are drawn from, the less it depends on luck. Each block
+// starts with one untimed trial, to warm the caches of the CPU it moved to.
+inline constexpr int host_cpus = 8;
 inline constexpr int host_rounds = 3;
 
-// Times `body(n)` (which does n operations, each `work` bytes or 1 when counting, and waits
-// for them) on the host's steady clock, in trials of n ≤ max_operations operations, with the
-// calling thread pinned to one CPU near the GPU at a time. Returns one run per trial: work
-// per second, or nanoseconds per operation when `latency`.
+// Times one round of `body(n)` (which does n operations, each `work` bytes or 1 when
+// counting) on the host's steady clock, in trials of n ≤ max_operations operations, with the
+// calling thread pinned to one CPU near the GPU at a time, one block of trials on each.
+// `untimed`, when given, runs before each trial and each warm-up batch, outside the timing:
+// what keeps the trials comparable (draining the launch queue before it fills). Returns one
+// run per trial: work per second, or nanoseconds per operation when `latency`.
 [[nodiscard]] Runs time_on_host(double work, bool latency, int max_operations,
-                                const std::function<void(int operations)>& body);
+                                const std::function<void(int operations)>& body,
+                                const std::function<void()>& untimed = {});
 
 // Keeps the calling thread, and the threads it starts later (the CUDA runtime's), on the CPUs
 // nearest the GPU, among those it may use: host memory it touches is then on the GPU's NUMA

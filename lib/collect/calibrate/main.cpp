@@ -24,6 +24,7 @@
 #include <dlfcn.h>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -48,13 +49,23 @@ constexpr unsigned kL2Blocks = 65536;
 // About 2 to 4 ms per launch on an H100; the runs repeat launches to their length.
 constexpr int kSharedIterations = 4096;
 constexpr int kFmaIterations = 1600;
-// Pinned copies are timed on the GPU, 256 MiB each; pageable ones on the host, one 64 MiB
-// copy per trial (5 to 10 ms on an H100), so that many trials fit.
+// Pinned copies are timed on the GPU, 256 MiB each. Pageable ones are timed on the host, one
+// 16 MiB copy per trial (about 1 ms), so that a thousand trials fit and every block of trials
+// has tens of them (with 64 MiB copies a block had 8, and the fast decile rested on one or two
+// blocks). The copies walk through a 512 MiB host buffer, a slice after the other, so that the
+// host side of each copy comes from or goes to DRAM, as a large copy's does, and not from a
+// last-level cache that other tenants share and evict at their own pace.
 constexpr size_t kPinnedCopyBytes = size_t{256} << 20;
-constexpr size_t kPageableCopyBytes = size_t{64} << 20;
-// The launch queue holds about a thousand launches: a trial of more would time the GPU
-// draining it, not the host launching.
-constexpr int kMaxLaunchesPerTrial = 500;
+constexpr size_t kPageableCopyBytes = size_t{16} << 20;
+constexpr size_t kPageableHostBytes = size_t{512} << 20;
+// A launch-rate trial is a group of up to 100 back-to-back launches (about 0.3 ms), timed
+// without waiting for them; the queue is drained, untimed, before a group would take it past
+// 500 launches. The launch queue holds about a thousand: past that, a launch waits for the GPU
+// to drain one, and the host's rate is no longer what is timed. A trial that ends with a
+// synchronization pays for the last launches' latency, and a 1 ms trial averages the host's
+// interruptions in rather than leaving some trials clear of them.
+constexpr int kLaunchesPerTrial = 100;
+constexpr int kMaxQueuedLaunches = 500;
 constexpr int kMaxRoundTripsPerTrial = 10000;
 
 void emit(const json& message) { std::cout << message.dump() << '\n' << std::flush; }
@@ -128,10 +139,42 @@ json describe(int device, const Nvml& nvml) {
           {"nvml", nvml.available()}};
 }
 
-// What the benchmarks share: the context, and cuBLASLt, loaded at the first GEMM.
+// Host memory for copies: pinned (page-locked, copied by DMA directly) or pageable (staged by
+// the driver through a pinned buffer of its own), touched before the copies so that no page
+// fault is timed.
+class HostBuffer {
+public:
+  HostBuffer(size_t bytes, bool pinned) : pinned_(pinned) {
+    if (pinned) {
+      check(cudaMallocHost(&data_, bytes), "cudaMallocHost");
+    } else {
+      data_ = std::malloc(bytes);
+      if (!data_) throw Unsupported("cannot allocate host memory for the copies");
+    }
+    std::memset(data_, 1, bytes);
+  }
+  ~HostBuffer() {
+    if (pinned_)
+      cudaFreeHost(data_);
+    else
+      std::free(data_);
+  }
+  HostBuffer(const HostBuffer&) = delete;
+  HostBuffer& operator=(const HostBuffer&) = delete;
+  [[nodiscard]] void* get() const { return data_; }
+
+private:
+  void* data_ = nullptr;
+  bool pinned_;
+};
+
+// What the benchmarks share: the context, cuBLASLt, loaded at the first GEMM, and the host
+// buffer of the pageable copies, allocated and written at the first of them (the host-bound
+// ceilings are measured in several rounds).
 struct Bench {
   Context context;
   std::unique_ptr<Gemm> gemm;
+  std::unique_ptr<HostBuffer> pageable;
 };
 
 size_t dram_bytes(const Context& c) {
@@ -215,48 +258,28 @@ Measured gemm(Bench& b, GemmType type) {
   return b.gemm->measure(b.context, type);
 }
 
-// Host memory for copies: pinned (page-locked, copied by DMA directly) or pageable (staged by
-// the driver through a pinned buffer of its own), touched before the copies so that no page
-// fault is timed.
-class HostBuffer {
-public:
-  HostBuffer(size_t bytes, bool pinned) : pinned_(pinned) {
-    if (pinned) {
-      check(cudaMallocHost(&data_, bytes), "cudaMallocHost");
-    } else {
-      data_ = std::malloc(bytes);
-      if (!data_) throw Unsupported("cannot allocate host memory for the copies");
-    }
-    std::memset(data_, 1, bytes);
-  }
-  ~HostBuffer() {
-    if (pinned_)
-      cudaFreeHost(data_);
-    else
-      std::free(data_);
-  }
-  HostBuffer(const HostBuffer&) = delete;
-  HostBuffer& operator=(const HostBuffer&) = delete;
-  [[nodiscard]] void* get() const { return data_; }
-
-private:
-  void* data_ = nullptr;
-  bool pinned_;
-};
-
 // Pinned copies are DMA at the link's speed, timed with CUDA events like GPU work; pageable
 // ones go through the driver's staging buffer at the pace of the host's CPU and memory, and
 // are timed like the other host-bound ceilings.
 Measured copy(Bench& b, cudaMemcpyKind kind, bool pinned) {
   const Context& c = b.context;
   const size_t bytes = pinned ? kPinnedCopyBytes : kPageableCopyBytes;
-  const HostBuffer host(bytes, pinned);
+  const size_t host_bytes = pinned ? kPinnedCopyBytes : kPageableHostBytes;
+  std::unique_ptr<HostBuffer> pinned_host;
+  if (pinned)
+    pinned_host = std::make_unique<HostBuffer>(host_bytes, true);
+  else if (!b.pageable)
+    b.pageable = std::make_unique<HostBuffer>(host_bytes, false);
+  const HostBuffer& host = pinned ? *pinned_host : *b.pageable;
   const DeviceBuffer device(bytes);
   const bool to_device = kind == cudaMemcpyHostToDevice;
+  size_t offset = 0;
   auto copy_once = [&] {
-    check(cudaMemcpyAsync(to_device ? device.get() : host.get(), to_device ? host.get() : device.get(), bytes, kind,
+    void* host_slice = static_cast<char*>(host.get()) + offset;
+    check(cudaMemcpyAsync(to_device ? device.get() : host_slice, to_device ? host_slice : device.get(), bytes, kind,
                           c.stream),
           "cudaMemcpyAsync");
+    offset = (offset + bytes) % host_bytes;
   };
   if (pinned) return time_on_gpu(c, static_cast<double>(bytes), copy_once);
   return time_on_host(static_cast<double>(bytes), false, 1, [&](int copies) {
@@ -265,13 +288,22 @@ Measured copy(Bench& b, cudaMemcpyKind kind, bool pinned) {
   });
 }
 
-// Back-to-back launches of an empty kernel: the rate a launch-bound program gets.
+// Back-to-back launches of an empty kernel: the rate a launch-bound program gets, while the
+// launch queue has room.
 Measured launch_rate(Bench& b) {
   const cudaStream_t stream = b.context.stream;
-  return time_on_host(1, false, kMaxLaunchesPerTrial, [&](int launches) {
-    for (int i = 0; i < launches; ++i) check(launch_empty(stream), "empty kernel");
-    check(cudaStreamSynchronize(stream), "cudaStreamSynchronize");
-  });
+  int queued = 0;
+  return time_on_host(
+      1, false, kLaunchesPerTrial,
+      [&](int launches) {
+        for (int i = 0; i < launches; ++i) check(launch_empty(stream), "empty kernel");
+        queued += launches;
+      },
+      [&] {
+        if (queued + kLaunchesPerTrial <= kMaxQueuedLaunches) return;
+        check(cudaStreamSynchronize(stream), "cudaStreamSynchronize");
+        queued = 0;
+      });
 }
 
 // An empty kernel launched and waited for: what each step of a chain of dependent tiny
@@ -383,18 +415,57 @@ void measure(const Options& o, const Nvml& nvml) {
   check(cudaStreamCreateWithFlags(&bench.context.stream, cudaStreamNonBlocking), "cudaStreamCreate");
 
   const auto start = std::chrono::steady_clock::now();
-  for (const auto& id : o.ceilings) {
+  auto run = [&](const std::string& id) -> std::optional<Measured> {
     const auto it = std::find_if(benchmarks.begin(), benchmarks.end(), [&](const auto& b) { return b.id == id; });
     emit({{"type", "start"}, {"id", id}});
     try {
-      const Measured measured = it->measure(bench);
-      json result{{"type", "result"}, {"id", id}, {"runs", runs_json(measured.runs)}};
-      if (!measured.setup.empty()) result["setup"] = measured.setup;
-      emit(result);
+      return it->measure(bench);
     } catch (const Unsupported& reason) {
       emit({{"type", "skipped"}, {"id", id}, {"reason", reason.what()}});
+      return std::nullopt;
     }
+  };
+  auto emit_result = [](const std::string& id, const Measured& measured) {
+    json result{{"type", "result"}, {"id", id}, {"runs", runs_json(measured.runs)}};
+    if (!measured.setup.empty()) result["setup"] = measured.setup;
+    emit(result);
+  };
+  // The host-bound ceilings are measured in host_rounds rounds spread over the calibration
+  // (before the GPU's ceilings, between them, after them), each round one block of trials on
+  // each CPU: how fast the host is for them drifts over seconds, and one window of a second
+  // could fall entirely in a slow stretch. Their results come after the last round.
+  std::vector<std::string> gpu_ids;
+  std::vector<std::pair<std::string, std::optional<Measured>>> host;
+  for (const auto& id : o.ceilings) {
+    if (find_ceiling_spec(id)->host_bound)
+      host.emplace_back(id, Measured(Runs{}));
+    else
+      gpu_ids.push_back(id);
   }
+  auto host_round = [&] {
+    for (auto& [id, measured] : host) {
+      if (!measured) continue; // skipped in an earlier round
+      const std::optional<Measured> round = run(id);
+      if (!round) {
+        measured.reset();
+        continue;
+      }
+      measured->runs.insert(measured->runs.end(), round->runs.begin(), round->runs.end());
+    }
+  };
+  int rounds_done = 0;
+  for (std::size_t i = 0; i <= gpu_ids.size(); ++i) {
+    // Round r comes after r / (host_rounds - 1) of the GPU's ceilings.
+    while (rounds_done < host_rounds && (host_rounds == 1 || static_cast<std::size_t>(rounds_done) * gpu_ids.size() <=
+                                                                 i * static_cast<std::size_t>(host_rounds - 1))) {
+      host_round();
+      ++rounds_done;
+    }
+    if (i == gpu_ids.size()) break;
+    if (const auto measured = run(gpu_ids[i])) emit_result(gpu_ids[i], *measured);
+  }
+  for (const auto& [id, measured] : host)
+    if (measured) emit_result(id, *measured);
   bench.gemm.reset();
   check(cudaStreamDestroy(bench.context.stream), "cudaStreamDestroy");
   const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start);
