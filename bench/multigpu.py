@@ -13,7 +13,10 @@ Runs examples/multigpu/allreduce.py under torchrun, in parts (--parts, all by de
   nccl: bench/nccl_allreduce.py: all-reduces of several sizes timed with CUDA events under
       brrr, each one between its own pair, back to back between one pair and replayed from a
       CUDA graph between one pair (nccl-tests' timings, --nccl-modes), against the NCCL kernel
-      time and the GPU idle in each rank's report.
+      time and the GPU idle in each rank's report;
+  nccl-c: bench/nccl_perf.py: the same sizes from brrr-nccl-perf, C++ in one process over every
+      GPU as nccl-tests' all_reduce_perf -g N (loop and graph), plainly and under brrr, its
+      events against brrr's NCCL kernel time per GPU (--nccl-lib: the NCCL library it loads).
 Writes Markdown to --out after every part (a time limit that cuts the run leaves what was
 done), the reports to --reports, and the commands' output to --log.
 
@@ -32,11 +35,12 @@ import sys
 
 import torch
 
+import nccl_perf
 from nccl_allreduce import DEFAULT_SIZES, MODES, measure, parse_modes, parse_sizes
 from torchrun_runner import Runner, launcher
 
 SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples", "multigpu", "allreduce.py")
-PARTS = ("overhead", "jobs", "outside", "nccl")
+PARTS = ("overhead", "jobs", "outside", "nccl", "nccl-c")
 
 
 def median(values):
@@ -131,6 +135,8 @@ def main():
                         f"{','.join(MODES)})")
     parser.add_argument("--nccl-plain", action=argparse.BooleanOptionalAction, default=True,
                         help="nccl: also run the all-reduces without brrr (default on)")
+    parser.add_argument("--nccl-lib", default=os.environ.get("BRRR_NCCL_LIB"),
+                        help="nccl-c: the NCCL library brrr-nccl-perf loads (default $BRRR_NCCL_LIB, else libnccl.so.2)")
     parser.add_argument("--script", default=SCRIPT, help="the job (default examples/multigpu/allreduce.py)")
     parser.add_argument("--limit", type=int, default=150, help="seconds each run may take (default 150)")
     args = parser.parse_args()
@@ -214,6 +220,12 @@ def main():
         lines, _ = measure(runner, brrr, args.nproc, args.sizes, reports, args.limit, args.nccl_plain,
                            modes=args.nccl_modes)
         write(["## NCCL all-reduce: CUDA events against brrr's NCCL kernel time", ""] + lines)
+
+    if "nccl-c" in parts:
+        lines, _ = nccl_perf.measure(runner, args.bin, args.sizes, reports, args.limit, args.nccl_plain,
+                                     nccl_lib=args.nccl_lib)
+        write(["## NCCL all-reduce from C++ (nccl-tests' timing): CUDA events against brrr's NCCL kernel time", ""]
+              + lines)
     print("\n".join(page))
 
 

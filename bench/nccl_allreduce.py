@@ -205,16 +205,17 @@ def range_figures(report, name, ops):
             "other_us": (r["total_ns"] - communication - idle_ns) / per_op, "range_us": r["total_ns"] / per_op}
 
 
-def size_median_us(report, mib):
-    """The median launch of the NCCL kernel group that ran in this size's ranges (every mode)
-    and in no other size's, in µs: the all-reduce's time without waiting for a peer or the host."""
+def size_median_us(report, mib, device=None):
+    """The median launch of the NCCL kernel group (on device, where given) that ran in this
+    size's ranges (every mode) and in no other size's, in µs: the all-reduce's time without
+    waiting for a peer or the host."""
     own = f"all-reduce {mib} MiB "
     kernels = report["kernels"]
     groups = set()
     for r in report["ranges"]:
         if r["name"].startswith(own):
             groups |= {k["index"] for k in r["kernels_ns"] if kernels[k["index"]]["analysis"]["bound"] ==
-                       "communication"}
+                       "communication" and device in (None, kernels[k["index"]]["device"])}
     if len(groups) != 1:
         return None
     index = groups.pop()
@@ -231,6 +232,16 @@ def graph_launches(report):
 
 def fmt(value, spec=".1f", suffix=""):
     return "–" if value is None else f"{value:{spec}}{suffix}"
+
+
+def verdict_line(mode, measured, ok, unit, suffix=""):
+    """One mode's verdict as a Markdown item: whether every (delta, size, rank or GPU) in measured
+    is within the bound (ok), and the furthest delta."""
+    worst = max((x for x in measured if x[0] is not None), key=lambda x: abs(x[0]), default=None)
+    return (f"- {mode}: brrr's NCCL kernel time within {BOUND_FRACTION:.0%} of the events' for every size and {unit}: "
+            f"{'yes' if ok else 'no'}"
+            + (f" (furthest: {worst[0] * 100:+.1f}% at {worst[1]} MiB, {unit} {worst[2]})" if worst else "")
+            + suffix + ".")
 
 
 def measure(runner, brrr, nproc, sizes, reports, limit_s, plain=True, warmup=5, modes=",".join(MODES),
@@ -322,11 +333,8 @@ def measure(runner, brrr, nproc, sizes, reports, limit_s, plain=True, warmup=5, 
             continue
         verdicts[mode] = bool(traced) and traced_status == 0 and all(
             d is not None and abs(d) <= BOUND_FRACTION for d, _, _ in measured)
-        worst = max((x for x in measured if x[0] is not None), key=lambda x: abs(x[0]), default=None)
-        lines.append(f"- {mode}: brrr's NCCL kernel time within {BOUND_FRACTION:.0%} of the events' for every size and "
-                     f"rank: {'yes' if verdicts[mode] else 'no'}"
-                     + (f" (furthest: {worst[0] * 100:+.1f}% at {worst[1]} MiB, rank {worst[2]})" if worst else "")
-                     + ("" if mode in NCCL_TESTS_MODES else "; per operation, not nccl-tests' timing") + ".")
+        lines.append(verdict_line(mode, measured, verdicts[mode], "rank",
+                                  "" if mode in NCCL_TESTS_MODES else "; per operation, not nccl-tests' timing"))
     met = verdicts.get(BOUND_MODE, False)
     lines += ["", f"Issue 9's bound, judged on the {BOUND_MODE} mode (nccl-tests -G timing, which the host cannot slow "
               f"down): brrr's NCCL kernel time within {BOUND_FRACTION:.0%} of the events' time per all-reduce, every "
@@ -365,9 +373,15 @@ def main():
     os.makedirs(args.reports, exist_ok=True)
     lines, met = measure(Runner(args.log), brrr, args.nproc, args.sizes, os.path.abspath(args.reports), args.limit,
                          not args.no_plain, args.warmup, args.modes, args.graph_replays)
+    finish(args.out, "NCCL all-reduce: CUDA events against brrr's kernel time", lines, met, f"{args.nproc} ranks")
+
+
+def finish(out, title, lines, met, note=None):
+    """A standalone driver's end: the page under its dated title written to out and printed,
+    and exit 0 when issue 9's bound is met, 1 when not."""
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    page = [f"## NCCL all-reduce: CUDA events against brrr's kernel time ({args.nproc} ranks, {now})", ""] + lines
-    with open(args.out, "w", encoding="utf-8") as f:
+    page = [f"## {title} ({note + ', ' if note else ''}{now})", ""] + lines
+    with open(out, "w", encoding="utf-8") as f:
         f.write("\n".join(page))
     print("\n".join(page))
     sys.exit(0 if met else 1)

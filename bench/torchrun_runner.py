@@ -36,6 +36,8 @@ class Runner:
     def __init__(self, log_path):
         self.log = open(log_path, "a", encoding="utf-8")
         self.process = None
+        # The last command's standard output, for programs whose lines are not the ranks'.
+        self.last_stdout = ""
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._stop)
 
@@ -65,6 +67,7 @@ class Runner:
             self.log.write(f"== {name}: cannot run: {e}\n")
             self.log.flush()
             print(f"== {name}: cannot run {command[0]}: {e}", flush=True)
+            self.last_stdout = ""
             return "cannot run", {}
         try:
             out, err = self.process.communicate(timeout=limit_s)
@@ -74,6 +77,7 @@ class Runner:
             out, err = self.process.communicate()
             status = "timeout"
         seconds = time.monotonic() - start
+        self.last_stdout = out
         self.log.write(out + err[-6000:] + f"\n== {name}: exit {status} after {seconds:.1f} s\n")
         self.log.flush()
         print(f"== {name}: exit {status} after {seconds:.1f} s", flush=True)
