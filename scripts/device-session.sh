@@ -73,7 +73,8 @@ for part in ${STEPS:-tests multigpu calibrate reliability counters overhead}; do
   overhead)
     step overhead-loop 60 python3 bench/trace_overhead.py --bin "$bin" --programs loop --no-million --rounds 5 \
       --out "$work/trace-overhead-loop.md"
-    step overhead-mlp 120 python3 bench/trace_overhead.py --bin "$bin" --programs mlp --no-million --rounds 3 \
+    step overhead-mlp "${MLP_LIMIT:-120}" python3 bench/trace_overhead.py --bin "$bin" --programs mlp --no-million \
+      --rounds "${MLP_ROUNDS:-3}" \
       --steps 200 --out "$work/trace-overhead-mlp.md"
     ;;
   buffers)
