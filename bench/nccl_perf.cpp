@@ -213,13 +213,18 @@ struct Gpus {
       check(cudaStreamBeginCapture(streams[d], cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
     }
     for (int i = 0; i < iters; ++i) all_reduce(floats);
+    // Every capture ends before any graph is instantiated: instantiating while this thread
+    // still captures another GPU's stream is refused (measured on the lent 2×H200 host).
+    std::vector<cudaGraph_t> captured(count(), nullptr);
+    for (int d = 0; d < count(); ++d) {
+      check(cudaSetDevice(d), "cudaSetDevice");
+      check(cudaStreamEndCapture(streams[d], &captured[d]), "cudaStreamEndCapture");
+    }
     std::vector<cudaGraphExec_t> graphs(count());
     for (int d = 0; d < count(); ++d) {
       check(cudaSetDevice(d), "cudaSetDevice");
-      cudaGraph_t graph = nullptr;
-      check(cudaStreamEndCapture(streams[d], &graph), "cudaStreamEndCapture");
-      check(cudaGraphInstantiateWithFlags(&graphs[d], graph, 0), "cudaGraphInstantiate");
-      check(cudaGraphDestroy(graph), "cudaGraphDestroy");
+      check(cudaGraphInstantiateWithFlags(&graphs[d], captured[d], 0), "cudaGraphInstantiate");
+      check(cudaGraphDestroy(captured[d]), "cudaGraphDestroy");
     }
     return graphs;
   }

@@ -21,7 +21,7 @@ import json
 import os
 import sys
 
-from nccl_allreduce import BOUND_FRACTION, finish, fmt, parse_sizes, range_figures, size_median_us, verdict_line
+from nccl_allreduce import BOUND_FRACTION, BOUND_MODE, finish, fmt, parse_sizes, range_figures, size_median_us, verdict_line
 from torchrun_runner import Runner
 
 DEFAULT_SIZES = "1:200,16:100,64:50,256:20"
@@ -62,7 +62,7 @@ def explain_status(status):
 def measure(runner, bin_dir, sizes, reports, limit_s, plain=True, warmup=5, modes=",".join(MODES), graph_replays=3,
             nccl_lib=None):
     """Runs brrr-nccl-perf plainly and under brrr; returns Markdown lines and whether issue 9's
-    bound is met (every mode, size and GPU)."""
+    bound is met (every size and GPU of the graph mode, as in nccl_allreduce.py)."""
     perf = os.path.abspath(os.path.join(bin_dir, "brrr-nccl-perf"))
     brrr = os.path.abspath(os.path.join(bin_dir, "brrr"))
     args = ["--sizes", sizes, "--warmup", str(warmup), "--modes", modes, "--graph-replays", str(graph_replays)]
@@ -115,13 +115,13 @@ def measure(runner, bin_dir, sizes, reports, limit_s, plain=True, warmup=5, mode
         lines.append(f"| – | – | – | – | no results: brrr-nccl-perf exit {explain_status(status)}, see the log | – | – | "
                      "– | – | – | – |")
     lines.append("")
-    verdicts = []
+    verdicts = {}
     for mode, measured in deltas.items():
-        ok = status == 0 and all(d is not None and abs(d) <= BOUND_FRACTION for d, _, _ in measured)
-        verdicts.append(ok)
-        lines.append(verdict_line(mode, measured, ok, "GPU"))
-    met = bool(verdicts) and all(verdicts) and report is not None
-    lines += ["", f"Issue 9's bound, nccl-tests' timing from C++ (loop and graph): brrr's NCCL kernel time within "
+        verdicts[mode] = status == 0 and all(d is not None and abs(d) <= BOUND_FRACTION for d, _, _ in measured)
+        lines.append(verdict_line(mode, measured, verdicts[mode], "GPU"))
+    met = verdicts.get(BOUND_MODE, False) and report is not None
+    lines += ["", f"Issue 9's bound, judged on the {BOUND_MODE} mode (nccl-tests -G timing, which the host cannot slow "
+              f"down; in the loop the traced host can set the pace at small sizes): brrr's NCCL kernel time within "
               f"{BOUND_FRACTION:.0%} of the events' time per all-reduce, every size and GPU: "
               f"**{'met' if met else 'not met'}**.", ""]
     return lines, met
