@@ -195,16 +195,8 @@ int main(int argc, char** argv) {
     CUPTI_CHECK(cuptiRangeProfilerEnable(&enable));
     g_sampler.object = enable.pRangeProfilerObject;
     if (profiler != "enabled") {
-      auto chip = PARAMS(CUpti_Device_GetChipName_Params);
-      chip.deviceIndex = 0;
-      CUPTI_CHECK(cuptiDeviceGetChipName(&chip));
-      auto availability_params = PARAMS(CUpti_Profiler_GetCounterAvailability_Params);
-      availability_params.ctx = context;
-      CUPTI_CHECK(cuptiProfilerGetCounterAvailability(&availability_params));
-      std::vector<uint8_t> availability(availability_params.counterAvailabilityImageSize);
-      availability_params.pCounterAvailabilityImage = availability.data();
-      CUPTI_CHECK(cuptiProfilerGetCounterAvailability(&availability_params));
-      g_sampler.config = make_config(chip.pChipName, availability, all_metrics());
+      const Chip chip = chip_of(context);
+      g_sampler.config = make_config(chip.name, chip.availability, all_metrics());
       auto size = PARAMS(CUpti_RangeProfiler_GetCounterDataSize_Params);
       size.pRangeProfilerObject = g_sampler.object;
       size.pMetricNames = g_sampler.config.metrics.data();

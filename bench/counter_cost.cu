@@ -137,15 +137,7 @@ int main(int argc, char** argv) {
 
   auto init = PARAMS(CUpti_Profiler_Initialize_Params);
   CUPTI_CHECK(cuptiProfilerInitialize(&init));
-  auto chip_params = PARAMS(CUpti_Device_GetChipName_Params);
-  chip_params.deviceIndex = 0;
-  CUPTI_CHECK(cuptiDeviceGetChipName(&chip_params));
-  auto availability_params = PARAMS(CUpti_Profiler_GetCounterAvailability_Params);
-  availability_params.ctx = context;
-  CUPTI_CHECK(cuptiProfilerGetCounterAvailability(&availability_params));
-  std::vector<uint8_t> availability(availability_params.counterAvailabilityImageSize);
-  availability_params.pCounterAvailabilityImage = availability.data();
-  CUPTI_CHECK(cuptiProfilerGetCounterAvailability(&availability_params));
+  const Chip chip = chip_of(context);
 
   std::vector<MetricSet> sets = {
       {"memory + tensor instructions", memory_and_tensor_instructions},
@@ -158,7 +150,7 @@ int main(int argc, char** argv) {
   if (o.quick) sets = {sets[0], sets[2], sets[5]};
   // Every config is made before profiling starts: the host objects live to the end.
   std::vector<Config> configs;
-  for (const MetricSet& set : sets) configs.push_back(make_config(chip_params.pChipName, availability, set.metrics));
+  for (const MetricSet& set : sets) configs.push_back(make_config(chip.name, chip.availability, set.metrics));
 
   CUpti_RangeProfiler_Object* object = nullptr;
   auto enable = [&] {
@@ -182,7 +174,7 @@ int main(int argc, char** argv) {
 
   std::printf("ballast %.1f GiB, %d repetitions, chip %s, %s replay, %s, %d launch(es) per sample; times in ms, "
               "medians\n\nlaunch loop: %.2f µs/launch plain, %.2f µs/launch with the range profiler enabled, idle\n\n",
-              o.ballast_gib, o.reps, chip_params.pChipName, o.user_replay ? "user" : "kernel",
+              o.ballast_gib, o.reps, chip.name, o.user_replay ? "user" : "kernel",
               o.toggle ? "enabled for each sample only" : "enabled throughout", o.batch, plain_launch_us,
               enabled_launch_us);
   std::printf("| metric set | metrics | passes | kernel | plain launch+sync | enable | config | start | launch | sync "

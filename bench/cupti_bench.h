@@ -2,6 +2,7 @@
 // lists (lib/model/counters.cpp) and the range profiler's per-chip config for a metric set.
 #pragma once
 
+#include <cuda.h>
 #include <cupti_profiler_host.h>
 #include <cupti_profiler_target.h>
 #include <cupti_range_profiler.h>
@@ -119,4 +120,25 @@ inline void set_config(CUpti_RangeProfiler_Object* object, const Config& config,
   set_config.numNestingLevels = 1;
   set_config.minNestingLevel = 1;
   CUPTI_CHECK(cuptiRangeProfilerSetConfig(&set_config));
+}
+
+// GPU 0's chip name and its counter availability image for a context, which a config needs.
+struct Chip {
+  const char* name = nullptr;
+  std::vector<uint8_t> availability;
+};
+
+inline Chip chip_of(CUcontext context) {
+  Chip chip;
+  auto chip_params = PARAMS(CUpti_Device_GetChipName_Params);
+  chip_params.deviceIndex = 0;
+  CUPTI_CHECK(cuptiDeviceGetChipName(&chip_params));
+  chip.name = chip_params.pChipName;
+  auto availability_params = PARAMS(CUpti_Profiler_GetCounterAvailability_Params);
+  availability_params.ctx = context;
+  CUPTI_CHECK(cuptiProfilerGetCounterAvailability(&availability_params));
+  chip.availability.resize(availability_params.counterAvailabilityImageSize);
+  availability_params.pCounterAvailabilityImage = chip.availability.data();
+  CUPTI_CHECK(cuptiProfilerGetCounterAvailability(&availability_params));
+  return chip;
 }
