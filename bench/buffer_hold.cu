@@ -108,15 +108,9 @@ struct Sampler {
   bool sampled = false;
 
   void arm() { set_config(object, config, counter_data, CUPTI_KernelReplay, 1); }
-  void start() {
-    auto start_params = PARAMS(CUpti_RangeProfiler_Start_Params);
-    start_params.pRangeProfilerObject = object;
-    CUPTI_CHECK(cuptiRangeProfilerStart(&start_params));
-  }
+  void start() { start_ranges(object); }
   void stop() {
-    auto stop_params = PARAMS(CUpti_RangeProfiler_Stop_Params);
-    stop_params.pRangeProfilerObject = object;
-    CUPTI_CHECK(cuptiRangeProfilerStop(&stop_params));
+    stop_ranges(object);
     auto decode = PARAMS(CUpti_RangeProfiler_DecodeData_Params);
     decode.pRangeProfilerObject = object;
     CUPTI_CHECK(cuptiRangeProfilerDecodeData(&decode));

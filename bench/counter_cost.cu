@@ -227,21 +227,17 @@ int main(int argc, char** argv) {
         for (bool all_passes = false; !all_passes;) {
           double a = now_ms();
           STEP("start");
-          auto start_params = PARAMS(CUpti_RangeProfiler_Start_Params);
-          start_params.pRangeProfilerObject = object;
-          CUPTI_CHECK(cuptiRangeProfilerStart(&start_params));
+          start_ranges(object);
           double b = now_ms();
           launch();
           double c = now_ms();
           CHECK(cudaDeviceSynchronize());
           double d = now_ms();
           STEP("stop");
-          auto stop_params = PARAMS(CUpti_RangeProfiler_Stop_Params);
-          stop_params.pRangeProfilerObject = object;
-          CUPTI_CHECK(cuptiRangeProfilerStop(&stop_params));
+          const bool submitted = stop_ranges(object);
           double e = now_ms();
           t_start += b - a, t_launch += c - b, t_sync += d - c, t_stop += e - d;
-          all_passes = !o.user_replay || stop_params.isAllPassSubmitted;
+          all_passes = !o.user_replay || submitted;
         }
         double t3 = now_ms();
         STEP("decode");

@@ -142,3 +142,18 @@ inline Chip chip_of(CUcontext context) {
   CUPTI_CHECK(cuptiProfilerGetCounterAvailability(&availability_params));
   return chip;
 }
+
+// Starts a session of ranges (a pass, under user replay).
+inline void start_ranges(CUpti_RangeProfiler_Object* object) {
+  auto start_params = PARAMS(CUpti_RangeProfiler_Start_Params);
+  start_params.pRangeProfilerObject = object;
+  CUPTI_CHECK(cuptiRangeProfilerStart(&start_params));
+}
+
+// Ends it; true when every pass the config needs has been submitted.
+inline bool stop_ranges(CUpti_RangeProfiler_Object* object) {
+  auto stop_params = PARAMS(CUpti_RangeProfiler_Stop_Params);
+  stop_params.pRangeProfilerObject = object;
+  CUPTI_CHECK(cuptiRangeProfilerStop(&stop_params));
+  return stop_params.isAllPassSubmitted != 0;
+}
