@@ -785,3 +785,19 @@ TEST_CASE("format: three significant digits in SI units") {
   CHECK(format_percent(0.25) == "25%");
   CHECK(format_percent(1) == "100%");
 }
+
+TEST_CASE("build: a chip lacking one of a figure's names lacks nothing; one lacking all is named") {
+  const auto all = [](std::string_view) { return true; };
+  CHECK(figures_without_metrics(all).empty());
+  // GH100 names its fp16 tensor work with one metric, the A100 with two: either is enough.
+  const auto gh100_like = [](std::string_view m) {
+    return m.find("src_fp16_dst_") == std::string_view::npos && m.find("_op_read") == std::string_view::npos &&
+           m.find("_op_write") == std::string_view::npos;
+  };
+  CHECK(figures_without_metrics(gh100_like).empty());
+  const auto no_fp8_no_dram = [](std::string_view m) {
+    return m.find("fp8") == std::string_view::npos && m.find("dram__") == std::string_view::npos;
+  };
+  CHECK(figures_without_metrics(no_fp8_no_dram) ==
+        std::vector<std::string>{"fp8 tensor FLOPs", "DRAM reads", "DRAM writes"});
+}

@@ -6,8 +6,10 @@
 #include "model/units.hpp"
 
 #include <span>
+#include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace brrr {
 
@@ -23,6 +25,12 @@ struct FlopMetric {
 [[nodiscard]] std::span<const std::string_view> counter_metrics();
 [[nodiscard]] std::span<const FlopMetric> flop_metrics();
 
+// The figures that none of the metrics a chip provides feeds ("fp8 tensor FLOPs", "DRAM
+// reads"): the table names a figure by several metrics where chips name it differently, so a
+// chip lacking some of those names lacks no figure. `provided(metric)` says whether the chip
+// has a metric of the table.
+template <typename Provided> [[nodiscard]] std::vector<std::string> figures_without_metrics(Provided provided);
+
 // What one kernel launch did, as read from its counters.
 struct LaunchCounters {
   FlopCounts flops;
@@ -37,5 +45,22 @@ struct LaunchCounters {
 // feed: a sample without DRAM metrics leaves the DRAM figures at zero and returns false.
 [[nodiscard]] bool derive_launch_counters(std::span<const std::pair<std::string_view, double>> values,
                                           LaunchCounters& out);
+
+// The metrics that feed each figure, for figures_without_metrics.
+struct CounterFigure {
+  std::string name;
+  std::vector<std::string_view> metrics;
+};
+[[nodiscard]] std::vector<CounterFigure> counter_figures();
+
+template <typename Provided> std::vector<std::string> figures_without_metrics(Provided provided) {
+  std::vector<std::string> out;
+  for (const CounterFigure& f : counter_figures()) {
+    bool any = false;
+    for (std::string_view m : f.metrics) any = any || provided(m);
+    if (!any) out.push_back(f.name);
+  }
+  return out;
+}
 
 } // namespace brrr

@@ -318,14 +318,12 @@ ChipConfig* chip_config(CountersState& s, CUcontext context) {
   }
   std::unordered_map<std::string_view, bool> provided;
   for (size_t i = 0; i < base.numMetrics; ++i) provided.emplace(base.ppMetricNames[i], true);
-  std::string skipped;
-  for (std::string_view metric : counter_metrics()) {
-    // "dram__bytes_read.sum" is the base metric "dram__bytes_read" rolled up as a sum.
-    if (provided.count(metric.substr(0, metric.rfind('.'))))
-      chip->metrics.push_back(metric.data()); // the table's literals are NUL-terminated
-    else
-      skipped += (skipped.empty() ? "" : ", ") + std::string(metric);
-  }
+  // "dram__bytes_read.sum" is the base metric "dram__bytes_read" rolled up as a sum.
+  const auto has = [&](std::string_view metric) { return provided.count(metric.substr(0, metric.rfind('.'))) != 0; };
+  for (std::string_view metric : counter_metrics())
+    if (has(metric)) chip->metrics.push_back(metric.data()); // the table's literals are NUL-terminated
+  std::string missing;
+  for (const std::string& figure : figures_without_metrics(has)) missing += (missing.empty() ? "" : ", ") + figure;
   auto add = cupti_params<CUpti_Profiler_Host_ConfigAddMetrics_Params>(
       CUpti_Profiler_Host_ConfigAddMetrics_Params_STRUCT_SIZE);
   add.pHostObject = chip->host;
@@ -335,7 +333,7 @@ ChipConfig* chip_config(CountersState& s, CUcontext context) {
     give_up(s, failure(s, "cuptiProfilerHostConfigAddMetrics", r));
     return nullptr;
   }
-  if (!skipped.empty()) s.writer->warn("metrics " + chip_name + " does not provide (counted as zero): " + skipped);
+  if (!missing.empty()) s.writer->warn(chip_name + " has no counter for " + missing + ": counted as zero");
   auto size = cupti_params<CUpti_Profiler_Host_GetConfigImageSize_Params>(
       CUpti_Profiler_Host_GetConfigImageSize_Params_STRUCT_SIZE);
   size.pHostObject = chip->host;
