@@ -30,9 +30,11 @@ step() { # step NAME LIMIT COMMAND...
 }
 nvidia-smi -L >> "$log"
 # STEPS picks the parts and their order (space-separated): tests, multigpu, calibrate,
-# calibrate-test (its GPU test alone), reliability, counters, overhead, buffers (whether CUPTI
-# hands activity buffers over, bench/buffer_hold.cu, and the long run with --counters off). A session that needs more than one call's time limit runs
-# the script twice, with the steps split between the calls.
+# calibrate-test (its GPU test alone), reliability, counters, sessions (the range profiler's
+# user-replay sessions, bench/counter_session.cu), overhead, buffers (whether CUPTI hands
+# activity buffers over, bench/buffer_hold.cu, and the long run with --counters off). A session
+# that needs more than one call's time limit runs the script twice, with the steps split
+# between the calls.
 for part in ${STEPS:-tests multigpu calibrate reliability counters overhead}; do
   case $part in
   tests)
@@ -68,7 +70,13 @@ for part in ${STEPS:-tests multigpu calibrate reliability counters overhead}; do
       bash scripts/device-reliability.sh
     ;;
   counters)
-    step counters 100 python3 bench/counters_accuracy.py --bin "$bin" --out "$work/counters-accuracy.md"
+    step counters 220 python3 bench/counters_accuracy.py --bin "$bin" --out "$work/counters-accuracy.md"
+    ;;
+  sessions)
+    for mode in "" --toggle; do
+      step "counter-session $mode" 60 sh -c "echo '### brrr-counter-session --launches 32 $mode' >> \"$work/counter-session.md\";
+        \"$bin/brrr-counter-session\" --launches 32 $mode >> \"$work/counter-session.md\" 2>&1"
+    done
     ;;
   overhead)
     step overhead-loop 60 python3 bench/trace_overhead.py --bin "$bin" --programs loop --no-million --rounds 5 \
@@ -99,7 +107,7 @@ for part in ${STEPS:-tests multigpu calibrate reliability counters overhead}; do
   esac
 done
 for f in "$work"/multigpu/multigpu-h100.md "$work"/calibrate/calibrate-h100.md "$work"/reliability/*.md \
-  "$work"/gpu-tests.txt "$work"/gpu-test-calibrate.txt "$work"/counters-accuracy.md "$work"/trace-overhead-*.md \
+  "$work"/gpu-tests.txt "$work"/gpu-test-calibrate.txt "$work"/counters-accuracy.md "$work"/counter-session.md "$work"/trace-overhead-*.md \
   "$work"/buffer-hold.md "$work"/long-run-*.md; do
   [ -f "$f" ] && cp "$f" "$out/"
 done
