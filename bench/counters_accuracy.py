@@ -3,11 +3,12 @@
 
 On a GPU machine with a built brrr and `ncu` on PATH. Each reference kernel of brrr-refkernels
 (work known on paper) runs alone (`--only NAME`) under `brrr profile` and under `ncu
---clock-control none` with brrr's own metric list; the kernel compared is the one with the most
-FLOPs, or for the copy the most DRAM bytes, in that run (the others fill the inputs). FLOPs from
-ncu's values use brrr's weights (lib/model/counters.cpp), so the comparison is of the counters,
-not of two derivations. Then the whole program runs plain, under brrr (default counters) and
-under ncu, for the cost per profiled kernel. Writes Markdown to --out.
+--clock-control none --cache-control none` with brrr's own metrics (those the GPU has); the
+kernel compared is the one with the most FLOPs, or for the copy the most DRAM bytes, in that
+run (the others fill the inputs). FLOPs from ncu's values use brrr's weights
+(lib/model/counters.cpp), so the comparison is of the counters, not of two derivations. Then
+the whole program runs plain, under brrr (default counters) and under ncu, for the cost per
+profiled kernel. Writes Markdown to --out.
 
     python3 bench/counters_accuracy.py --bin build-device/bin --out bench/results/counters-accuracy-h100.md
 """
@@ -36,8 +37,14 @@ def flop_weights():
 
 
 def metric_names():
+    """brrr's metrics (lib/model/counters.cpp) that this GPU has: the table names some figures
+    by several metrics, one per chip family, and ncu refuses a metric its chip lacks."""
     text = open(os.path.join(SOURCE, "lib", "model", "counters.cpp")).read()
-    return sorted(set(re.findall(r'"([a-z0-9_]+__[a-z0-9_]+\.sum)"', text)))
+    ours = sorted(set(re.findall(r'"([a-z0-9_]+__[a-z0-9_]+\.sum)"', text)))
+    listing = subprocess.run(["ncu", "--query-metrics"], capture_output=True, text=True).stdout
+    chip = {line.split()[0].strip('",') for line in listing.splitlines() if line.split()}
+    have = [m for m in ours if m.rsplit(".", 1)[0] in chip]
+    return have or ours
 
 
 def timed(command):
@@ -74,7 +81,8 @@ def ncu_kernels(stdout, weights):
         if metric in weights:
             precision, _, weight = weights[metric]
             launch["flops"][precision] = launch["flops"].get(precision, 0.0) + weight * value
-        elif metric in ("dram__bytes_read.sum", "dram__bytes_write.sum"):
+        elif metric in ("dram__bytes_read.sum", "dram__bytes_write.sum", "dram__bytes_op_read.sum",
+                        "dram__bytes_op_write.sum"):
             launch["dram"] += value
     return list(launches.values())
 
@@ -104,10 +112,46 @@ def pct(a, b):
     return f"{100 * (a - b) / b:+.2f}%" if b else "–"
 
 
+def cost(title, program, brrr, ncu, report_path, weights, ncu_launches):
+    """Markdown lines: what brrr (default counters) and ncu add to a program's wall time, per
+    launch each of them profiles. ncu profiles every launch, or the first ncu_launches. An
+    untimed run first, so that no timed run pays for a cold file cache (Python's imports)."""
+    timed(program)
+    _, plain_wall = timed(program)
+    _, brrr_wall = timed([brrr, "profile", "-q", "--force", "-o", report_path, "--"] + program)
+    with open(report_path) as f:
+        report = json.load(f)
+    measured = sum(k["counters"]["measured_launches"] for k in report["kernels"] if k.get("counters"))
+    launches = sum(k["launches"] for k in report["kernels"])
+    tool_s = report["collection"]["tool_ns"] / 1e9
+    limit = ["--launch-count", str(ncu_launches)] if ncu_launches else []
+    ncu_out, ncu_wall = timed(ncu[:1] + limit + ncu[1:] + program)
+    ncu_profiled = len(ncu_kernels(ncu_out, weights))
+    ncu_per = (ncu_wall - plain_wall) / max(ncu_profiled, 1)
+    brrr_per = (brrr_wall - plain_wall) / max(measured, 1)
+    return [
+        f"## Cost per profiled kernel: {title}",
+        "",
+        f"- plain: {plain_wall:.2f} s wall",
+        f"- brrr profile (default counters): {brrr_wall:.2f} s wall, **{brrr_wall / plain_wall:.2f}× plain**; "
+        f"{measured} of {launches} launches measured, {tool_s:.2f} s of tool time "
+        f"({1000 * tool_s / max(measured, 1):.1f} ms per measured launch); "
+        f"**{1000 * brrr_per:.1f} ms per measured launch** (wall over plain)",
+        f"- ncu{' --launch-count ' + str(ncu_launches) if ncu_launches else ''}: {ncu_wall:.2f} s wall, "
+        f"{ncu_profiled} launches profiled: **{1000 * ncu_per:.1f} ms per profiled launch**",
+        f"- per profiled kernel, brrr is {ncu_per / brrr_per:.1f}× cheaper than ncu" if brrr_per > 0 else "",
+        "",
+    ]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin", default="build-device/bin")
     parser.add_argument("--out", required=True)
+    parser.add_argument("--mlp-steps", type=int, default=200,
+                        help="steps of the PyTorch MLP whose cost is measured (0: not measured)")
+    parser.add_argument("--ncu-launches", type=int, default=40,
+                        help="launches ncu profiles in the MLP (it profiles all of the reference program's)")
     args = parser.parse_args()
     bin_dir = os.path.abspath(args.bin)
     brrr = os.path.join(bin_dir, "brrr")
@@ -116,7 +160,12 @@ def main():
     metrics = ",".join(metric_names())
     scratch = tempfile.mkdtemp(prefix="brrr-counters-")
     report_path = os.path.join(scratch, "r.json")
-    ncu = ["ncu", "--clock-control", "none", "--csv", "--print-units", "base", "--metrics", metrics]
+    # --cache-control none: ncu by default flushes and invalidates the caches around each profiled
+    # kernel, and then misses the writes still in the L2 when the kernel ends (measured: cos_cos
+    # wrote 248.5 MB instead of its 268.4 MB); brrr measures the program's own cache state, and
+    # so does ncu with none (268.8 MB).
+    ncu = ["ncu", "--clock-control", "none", "--cache-control", "none", "--csv", "--print-units", "base",
+           "--metrics", metrics]
 
     rows = []
     for name in NAMES:
@@ -149,18 +198,13 @@ def main():
         rows.append(f"| {name} | DRAM bytes | {a_text} | {theirs['dram']:.4e} | {ours['dram']:.4e} | "
                     f"{pct(ours['dram'], theirs['dram'])} | {vs_analytic} |")
 
-    # The whole program, for the cost per profiled kernel.
-    _, plain_wall = timed([refkernels])
-    _, brrr_wall = timed([brrr, "profile", "-q", "--force", "-o", report_path, "--", refkernels])
-    with open(report_path) as f:
-        report = json.load(f)
-    measured = sum(k["counters"]["measured_launches"] for k in report["kernels"] if k.get("counters"))
-    launches = sum(k["launches"] for k in report["kernels"])
-    tool_s = report["collection"]["tool_ns"] / 1e9
-    ncu_out, ncu_wall = timed(ncu + [refkernels])
-    ncu_profiled = len(ncu_kernels(ncu_out, weights))
-    ncu_per = (ncu_wall - plain_wall) / max(ncu_profiled, 1)
-    brrr_per = (brrr_wall - plain_wall) / max(measured, 1)
+    # The whole program, and a PyTorch training loop, for the cost per profiled kernel.
+    costs = [cost("the whole brrr-refkernels program", [refkernels], brrr, ncu, report_path, weights, None)]
+    if args.mlp_steps > 0:
+        mlp = [sys.executable, os.path.join(SOURCE, "examples", "pytorch", "mlp_train.py"),
+               "--steps", str(args.mlp_steps)]
+        costs.append(cost(f"PyTorch MLP training loop, {args.mlp_steps} steps", mlp, brrr, ncu, report_path, weights,
+                          args.ncu_launches))
 
     gpu = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
                          capture_output=True, text=True).stdout.strip()
@@ -171,21 +215,14 @@ def main():
         f"- date: {datetime.date.today().isoformat()}",
         f"- command: `python3 bench/counters_accuracy.py --bin {args.bin} --out FILE`",
         "- each reference kernel alone (`brrr-refkernels --only NAME`), brrr with its default counters, "
-        "`ncu --clock-control none` with brrr's metric list; FLOPs from ncu's values with brrr's weights",
+        "`ncu --clock-control none --cache-control none` with brrr's metrics that the GPU has; FLOPs from "
+        "ncu's values with brrr's weights",
         "",
         "| kernel | figure | analytic | Nsight Compute | brrr | brrr vs ncu | brrr vs analytic |",
         "|---|---|---:|---:|---:|---:|---:|",
         *rows,
         "",
-        "## Cost per profiled kernel (the whole brrr-refkernels program)",
-        "",
-        f"- plain: {plain_wall:.2f} s wall",
-        f"- brrr profile (default counters): {brrr_wall:.2f} s wall; {measured} of {launches} launches measured, "
-        f"{tool_s:.2f} s of tool time; **{1000 * brrr_per:.1f} ms per measured launch** (wall over plain)",
-        f"- ncu: {ncu_wall:.2f} s wall, {ncu_profiled} launches profiled: **{1000 * ncu_per:.1f} ms per profiled "
-        f"launch**",
-        f"- per profiled kernel, brrr is {ncu_per / brrr_per:.1f}× cheaper than ncu" if brrr_per > 0 else "",
-        "",
+        *[line for c in costs for line in c],
     ]
     with open(args.out, "w") as f:
         f.write("\n".join(lines))
