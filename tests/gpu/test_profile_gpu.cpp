@@ -34,6 +34,38 @@ TEST_CASE("a launch loop gives exactly its kernels, and its exit status passes t
   CHECK(p.report.run.collection.dropped_records == 0);
 }
 
+// Programs launch through the runtime, or, as Triton and CuPy do, through the driver's
+// cuLaunchKernel. Either way every launch has its API call recorded, and the launch-bound gaps
+// have their launch calls as evidence (the kernel carries the outermost call's correlation id).
+TEST_CASE("launch calls are recorded through the runtime and through the driver") {
+  for (const bool driver : {false, true}) {
+    CAPTURE(driver);
+    std::vector<std::string> target{program("brrr-launch-loop")};
+    if (driver) target.push_back("--driver");
+    target.push_back("3000");
+    for (const char* counters : {"off", "first:1"}) {
+      CAPTURE(counters);
+      auto p = profile(driver ? "driver-loop" : "runtime-loop", target, {"--counters", counters});
+      CHECK(p.outcome.status == 0);
+      const auto* tiny = find_kernel(p.report.run, "tiny_kernel");
+      REQUIRE(tiny != nullptr);
+      CHECK(tiny->launches == 3000 + 100);
+      // The loop, its warm-up and the fill kernel, each once or (a runtime launch) with the
+      // driver launch it makes inside, and the loop's synchronizations.
+      const uint64_t calls = p.report.run.collection.api_records;
+      INFO("API records: " << calls);
+      CHECK(calls >= 3000 + 100 + 1);
+      CHECK(calls <= 2 * (3000 + 100 + 1) + 8);
+      double launch_call_ns = 0;
+      for (const auto& idle : p.report.run.idle)
+        for (const auto& e : idle.evidence)
+          if (e.key == "median_launch_call_ns") launch_call_ns = e.value;
+      INFO("median launch call: " << launch_call_ns << " ns");
+      CHECK(launch_call_ns > 0);
+    }
+  }
+}
+
 TEST_CASE("the demo's copies are recorded to the byte, with their memory kinds") {
   auto p = profile("copies", {program("brrr-demo"), "--phases", "copies"});
   CHECK(p.outcome.status == 0);
