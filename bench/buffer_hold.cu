@@ -85,8 +85,6 @@ void CUPTIAPI buffer_completed(CUcontext, uint32_t, uint8_t* buffer, size_t, siz
   std::free(buffer);
 }
 
-__global__ void tiny_kernel(float* out) { out[threadIdx.x] = threadIdx.x * 0.5f; }
-
 double now_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 double rss_mib() {

@@ -43,22 +43,6 @@ std::vector<const char*> joined(std::initializer_list<const std::vector<const ch
   return out;
 }
 
-__global__ void tiny_kernel(float* out) { out[threadIdx.x] = threadIdx.x * 0.5f; }
-
-__global__ void copy_kernel(const float4* __restrict__ in, float4* __restrict__ out, size_t count) {
-  for (size_t i = blockIdx.x * size_t{blockDim.x} + threadIdx.x; i < count; i += size_t{gridDim.x} * blockDim.x)
-    out[i] = in[i];
-}
-
-double now_ms() {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
-
 // How a sample is taken, from the command line.
 struct Options {
   double ballast_gib = 0;

@@ -28,22 +28,6 @@
 
 namespace {
 
-__global__ void tiny_kernel(float* out) { out[threadIdx.x] = threadIdx.x * 0.5f; }
-
-__global__ void copy_kernel(const float4* __restrict__ in, float4* __restrict__ out, size_t count) {
-  for (size_t i = blockIdx.x * size_t{blockDim.x} + threadIdx.x; i < count; i += size_t{gridDim.x} * blockDim.x)
-    out[i] = in[i];
-}
-
-double now_ms() {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
-
 // brrr's metrics split greedily into groups that each need one pass on this chip; a metric
 // that needs more than one pass alone is left out (reported).
 std::vector<std::vector<const char*>> single_pass_groups(const Chip& chip, std::vector<const char*> metrics) {

@@ -1,5 +1,6 @@
 // What the CUPTI benchmark programs share: checked CUPTI calls, parameter structs, brrr's metric
-// lists (lib/model/counters.cpp) and the range profiler's per-chip config for a metric set.
+// lists (lib/model/counters.cpp), the range profiler's per-chip config for a metric set, and the
+// kernels and timing helpers they measure with. For .cu files: it defines kernels.
 #pragma once
 
 #include <cuda.h>
@@ -10,6 +11,8 @@
 
 #include <errno.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
@@ -25,6 +28,24 @@
       std::exit(1);                                                                                                    \
     }                                                                                                                  \
   } while (0)
+
+// A one-block kernel that does almost nothing, for what a launch costs.
+static __global__ void tiny_kernel(float* out) { out[threadIdx.x] = threadIdx.x * 0.5f; }
+
+// A grid-stride copy, for a kernel that moves DRAM.
+static __global__ void copy_kernel(const float4* __restrict__ in, float4* __restrict__ out, size_t count) {
+  for (size_t i = blockIdx.x * size_t{blockDim.x} + threadIdx.x; i < count; i += size_t{gridDim.x} * blockDim.x)
+    out[i] = in[i];
+}
+
+inline double now_ms() {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+inline double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
 
 template <typename Params> Params params(size_t size) {
   Params p{};
