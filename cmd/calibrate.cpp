@@ -107,7 +107,8 @@ Run add_calibrate(CLI::App& app) {
     Calibration& c = result.calibration;
     const fs::path path = options->output.empty() ? default_calibration_path(dir, c.gpu) : fs::path(options->output);
     if (auto previous = previous_calibration(path, dir, c.gpu))
-      if (auto drop = compare_with_previous(c, *previous->calibration, previous->origin)) c.warnings.push_back(*drop);
+      for (auto& warning : compare_with_previous(c, *previous->calibration, previous->origin))
+        c.warnings.push_back(std::move(warning));
     const HardwareProfile* datasheet = result.datasheet ? &*result.datasheet : nullptr;
     const HardwareProfile profile = calibrated_profile(c, datasheet);
     write_file_atomically(path, profile_to_json(profile).dump(2) + "\n", true);

@@ -1,5 +1,7 @@
 #include "model/calibration.hpp"
 
+#include <cmath>
+
 #include "model/format.hpp"
 
 #include <fmt/format.h>
@@ -189,23 +191,37 @@ std::vector<std::string> calibration_warnings(const Calibration& c, const Hardwa
   return out;
 }
 
-std::optional<std::string> compare_with_previous(const Calibration& now, const Calibration& previous,
-                                                 const std::string& previous_origin) {
+std::vector<std::string> compare_with_previous(const Calibration& now, const Calibration& previous,
+                                               const std::string& previous_origin) {
   std::vector<std::string> drops;
+  std::vector<std::string> shifts;
   for (const auto& spec : ceiling_specs) {
-    if (spec.host_bound) continue;
     const auto* a = now.find(spec.id);
     const auto* b = previous.find(spec.id);
     if (!a || !b || a->value <= 0 || b->value <= 0) continue;
+    // Above 1: faster now.
     const double ratio = spec.unit == CeilingUnit::ns ? b->value / a->value : a->value / b->value;
-    if (ratio < 1 - busy_drop_fraction)
-      drops.push_back(fmt::format("{} {} against {} ({})", spec.label, format_ceiling(spec, a->value),
-                                  format_ceiling(spec, b->value), format_percent(ratio - 1)));
+    const std::string change = fmt::format("{} {} against {} ({:+.0f}%)", spec.label, format_ceiling(spec, a->value),
+                                           format_ceiling(spec, b->value), 100 * (ratio - 1));
+    if (spec.host_bound) {
+      if (std::fabs(ratio - 1) > host_shift_fraction) shifts.push_back(change);
+    } else if (ratio < 1 - busy_drop_fraction) {
+      drops.push_back(change);
+    }
   }
-  if (drops.empty()) return std::nullopt;
-  return fmt::format("more than {} below the calibration of this GPU from {} ({}): {}; the GPU may be busy (another "
-                     "process: see nvidia-smi) or throttled",
-                     format_percent(busy_drop_fraction), previous.date, previous_origin, fmt::join(drops, "; "));
+  std::vector<std::string> out;
+  if (!drops.empty())
+    out.push_back(fmt::format("more than {} below the calibration of this GPU from {} ({}): {}; the GPU may be busy "
+                              "(another process: see nvidia-smi) or throttled",
+                              format_percent(busy_drop_fraction), previous.date, previous_origin,
+                              fmt::join(drops, "; ")));
+  if (!shifts.empty())
+    out.push_back(fmt::format("host-bound ceilings more than {} away from the calibration of this GPU from {} ({}): "
+                              "{}; the host is not as it was then (its CPU clock or its load): these say how fast "
+                              "it was during this run",
+                              format_percent(host_shift_fraction), previous.date, previous_origin,
+                              fmt::join(shifts, "; ")));
+  return out;
 }
 
 std::optional<double> datasheet_value(const HardwareProfile& p, const CeilingSpec& spec) {

@@ -16,6 +16,12 @@ namespace brrr {
 // the GPU alone decides, was probably measured on a busy or throttled GPU.
 inline constexpr double busy_drop_fraction = 0.10;
 
+// Host-bound ceilings this much away from an earlier calibration of the same GPU, in either
+// direction, say that the host changed between the two: on the lent VMs two runs a minute apart
+// differed by 3-30% on every one of them when the host did, and by 0.4-1.7% when it did not
+// (bench/results/calibrate-h100.md).
+inline constexpr double host_shift_fraction = 0.10;
+
 // The highest SM or memory clock seen under load below this fraction of the maximum: the
 // clocks were locked or held down all along, and the ceilings understate the GPU.
 inline constexpr double low_clock_fraction = 0.95;
@@ -56,10 +62,12 @@ inline constexpr double low_clock_fraction = 0.95;
 [[nodiscard]] std::vector<std::string> calibration_warnings(const Calibration& calibration,
                                                             const HardwareProfile* datasheet);
 
-// A warning when `now` is more than busy_drop_fraction below `previous` on any ceiling that is
-// not host-bound; `previous_origin` names the file it came from.
-[[nodiscard]] std::optional<std::string> compare_with_previous(const Calibration& now, const Calibration& previous,
-                                                               const std::string& previous_origin);
+// The warnings from comparing `now` with `previous`, an earlier calibration of the same GPU
+// (`previous_origin` names its file): one when a ceiling the GPU decides is more than
+// busy_drop_fraction below it (a busy or throttled GPU), one when host-bound ceilings moved by
+// more than host_shift_fraction either way (another host, or the same host under another load).
+[[nodiscard]] std::vector<std::string> compare_with_previous(const Calibration& now, const Calibration& previous,
+                                                             const std::string& previous_origin);
 
 // The documented value of the profile figure a ceiling measures (the datasheet's, for a
 // built-in profile); empty when the profile has no such figure.
