@@ -21,6 +21,9 @@
 //   brrr-test-target late-kernel         12000 launches of one kernel, then 10 of a kernel first
 //                                        seen after them (brrr's counters must still measure it)
 //   brrr-test-target graph N             capture 10 launches in a CUDA graph, replay it N times
+//   brrr-test-target device-reset N      N times: launch 10 kernels of each of two kinds, wait, and
+//                                        destroy the context with cudaDeviceReset (the next round
+//                                        gets a new one, and a new copy of the module)
 // Each prints the number of kernels it launched, so that the tests can count them in the report.
 
 #include "cuda_check.h"
@@ -227,6 +230,18 @@ int main(int argc, char** argv) {
     for (int i = 0; i < replays; ++i) CHECK(cudaGraphLaunch(exec, stream));
     CHECK(cudaStreamSynchronize(stream));
     std::printf("launched %d\n", 10 * replays);
+    return 0;
+  }
+  if (mode == "device-reset" && arg) {
+    const int rounds = std::atoi(arg);
+    for (int round = 0; round < rounds; ++round) {
+      if (round > 0) CHECK(cudaMalloc(&out, 1024 * sizeof(float)));
+      for (int i = 0; i < 10; ++i) spin_kernel<<<1, 128>>>(out, 1000);
+      for (int i = 0; i < 10; ++i) late_kernel<<<1, 128>>>(out);
+      CHECK(cudaDeviceSynchronize());
+      CHECK(cudaDeviceReset());
+    }
+    std::printf("launched %d\n", 20 * rounds);
     return 0;
   }
   std::fprintf(stderr, "unknown mode %s\n", mode.c_str());

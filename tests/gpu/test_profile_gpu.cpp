@@ -192,6 +192,29 @@ TEST_CASE("counters reach a kernel first launched after 12 000 launches of anoth
   CHECK(p.report.run.collection.tool_ns > 0);
 }
 
+// cudaDeviceReset destroys the context and its range profiler; the program goes on in a new
+// context, often at the same address. Before brrr followed context destruction, the target
+// crashed (SIGSEGV) at its second round with --counters all.
+TEST_CASE("a program that resets its device and launches again runs on, measured in each context") {
+  for (const char* counters : {"all", "first:1"}) {
+    CAPTURE(counters);
+    auto p = profile("device-reset", {program("brrr-test-target"), "device-reset", "3"}, {"--counters", counters});
+    CHECK(p.outcome.status == 0);
+    CHECK(p.report.run.info.complete);
+    uint64_t launches = 0;
+    uint64_t measured = 0;
+    for (const auto& k : p.report.run.kernels) {
+      launches += k.launches;
+      if (k.counters) measured += k.counters->measured_launches;
+    }
+    CHECK(launches == 60);
+    if (std::string(counters) == "all")
+      CHECK(measured == 60);
+    else
+      CHECK(measured >= 2);
+  }
+}
+
 TEST_CASE("kernels replayed from a CUDA graph are traced one by one (counters off and on)") {
   // brrr leaves CUPTI's GRAPH_TRACE off, which would fold a replay into one record: each node
   // of each replay is a kernel of its own, so a graph's kernels (NCCL's, captured by PyTorch)

@@ -670,6 +670,29 @@ void on_launch(CUpti_CallbackDomain domain, CUpti_CallbackId id, const CUpti_Cal
   }
 }
 
+// A context being destroyed (cudaDeviceReset, cuCtxDestroy) takes its range profiler with it:
+// the profiler is disabled while the context still exists, and forgotten, so that a later
+// context at the same address gets a profiler of its own. Measured before this was done: a
+// program that reset its device and launched again crashed inside CUPTI with counters on.
+void on_context_destroy(const CUpti_ResourceData& data) {
+  CountersState& s = *g_counters;
+  std::lock_guard lock(s.mutex);
+  auto it = s.contexts.find(data.context);
+  if (it == s.contexts.end()) return;
+  // A launch of another thread being measured keeps its profiler (the program destroys a
+  // context it is launching into); only the map forgets it.
+  if (ContextProfiler* p = it->second; p != nullptr && !s.busy) {
+    auto disable = cupti_params<CUpti_RangeProfiler_Disable_Params>(CUpti_RangeProfiler_Disable_Params_STRUCT_SIZE);
+    disable.pRangeProfilerObject = p->object;
+    if (CUptiResult r = s.api->cuptiRangeProfilerDisable(&disable); r != CUPTI_SUCCESS)
+      s.writer->warn(describe_failure(*s.api, "cuptiRangeProfilerDisable", r) +
+                     " as its context was destroyed: launches in a new context are not measured");
+    else
+      delete p;
+  }
+  s.contexts.erase(it);
+}
+
 // Tracks NVTX push/pop ranges on this thread, for the range restriction.
 void on_nvtx(CUpti_CallbackId id, const CUpti_NvtxData& data) {
   if (id == CUPTI_CBID_NVTX_nvtxRangePushA) {
@@ -755,6 +778,11 @@ void start_counters(const CuptiApi& api, StreamWriter& writer, CUpti_SubscriberH
     if (is_kernel_launch_runtime(id)) enable(CUPTI_CB_DOMAIN_RUNTIME_API, id);
   for (CUpti_CallbackId id = 0; id < CUPTI_DRIVER_TRACE_CBID_SIZE; ++id)
     if (is_kernel_launch_driver(id)) enable(CUPTI_CB_DOMAIN_DRIVER_API, id);
+  // Without it a profiler would outlive its context; counters are then not taken at all.
+  if (CUptiResult r = api.cuptiEnableCallback(1, subscriber, CUPTI_CB_DOMAIN_RESOURCE,
+                                              CUPTI_CBID_RESOURCE_CONTEXT_DESTROY_STARTING);
+      r != CUPTI_SUCCESS)
+    give_up(*s, describe_failure(api, "cuptiEnableCallback(CONTEXT_DESTROY_STARTING)", r));
   if (!options.range.empty()) {
     enable(CUPTI_CB_DOMAIN_NVTX, CUPTI_CBID_NVTX_nvtxRangePushA);
     enable(CUPTI_CB_DOMAIN_NVTX, CUPTI_CBID_NVTX_nvtxRangePop);
@@ -764,6 +792,11 @@ void start_counters(const CuptiApi& api, StreamWriter& writer, CUpti_SubscriberH
 void counters_callback(CUpti_CallbackDomain domain, CUpti_CallbackId id, const void* data) {
   if (g_counters == nullptr || data == nullptr) return;
   if (domain == CUPTI_CB_DOMAIN_NVTX) return on_nvtx(id, *static_cast<const CUpti_NvtxData*>(data));
+  if (domain == CUPTI_CB_DOMAIN_RESOURCE) {
+    if (id == CUPTI_CBID_RESOURCE_CONTEXT_DESTROY_STARTING)
+      on_context_destroy(*static_cast<const CUpti_ResourceData*>(data));
+    return;
+  }
   const bool launch = (domain == CUPTI_CB_DOMAIN_RUNTIME_API && is_kernel_launch_runtime(id)) ||
                       (domain == CUPTI_CB_DOMAIN_DRIVER_API && is_kernel_launch_driver(id));
   if (launch) on_launch(domain, id, *static_cast<const CUpti_CallbackData*>(data));

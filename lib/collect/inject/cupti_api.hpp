@@ -41,6 +41,7 @@
   X(cuptiProfilerHostGetConfigImage)                                                                                   \
   X(cuptiProfilerHostEvaluateToGpuValues)                                                                              \
   X(cuptiRangeProfilerEnable)                                                                                          \
+  X(cuptiRangeProfilerDisable)                                                                                         \
   X(cuptiRangeProfilerGetCounterDataSize)                                                                              \
   X(cuptiRangeProfilerCounterDataImageInitialize)                                                                      \
   X(cuptiRangeProfilerSetConfig)                                                                                       \
