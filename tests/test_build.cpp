@@ -366,14 +366,29 @@ TEST_CASE("build: tool (replay) intervals are cut out of the timeline") {
     CHECK(run.idle_ns(IdleCause::teardown) == 300);
     CHECK(attributed_sum(run) == 700);
   }
-  SUBCASE("a kernel spanning a cut loses the cut from its duration") {
+  SUBCASE("the GPU's work during a cut stays: only the time it was idle is cut") {
+    // A kernel running through the whole hold would have run as long without brrr.
     TraceBuilder b(1000);
     b.kernel("k", 150, 600);
     b.tool(200, 500);
-    const Run run = b.build();
-    CHECK(run.kernels.at(0).total_ns == 150);
-    CHECK(run.kernels.at(0).attributed_ns == 150);
-    CHECK(run.timeline.wall_ns == 700);
+    Run run = b.build();
+    CHECK(run.kernels.at(0).total_ns == 450);
+    CHECK(run.collection.tool_ns == 0);
+    CHECK(run.timeline.wall_ns == 1000);
+    // A copy finishing inside the hold (queued before a sampled launch, which waited for it)
+    // keeps its 50 ns; the rest of the hold is cut.
+    TraceBuilder c(1000);
+    c.kernel("a", 0, 100);
+    c.copy(250, 300, 4096);
+    c.kernel("b", 600, 700);
+    c.tool(200, 500);
+    run = c.build();
+    CHECK(run.collection.tool_ns == 250);
+    CHECK(run.timeline.wall_ns == 750);
+    REQUIRE(run.transfers.size() == 1);
+    CHECK(run.transfers.at(0).total_ns == 50);
+    CHECK(find_kernel(run, "b")->first_start_ns == 350);
+    CHECK(attributed_sum(run) == 750);
   }
   SUBCASE("overlapping cuts are not subtracted twice") {
     TraceBuilder b(1000);

@@ -123,25 +123,53 @@ struct KernelTimes {
   }
 };
 
-// The intervals cut out of the timeline: each tool event, less the execution of the kernel it
-// surrounds, which the program would have run anyway.
+// Intervals in order, overlapping ones merged.
+std::vector<std::pair<uint64_t, uint64_t>> merged(std::vector<std::pair<uint64_t, uint64_t>> spans) {
+  std::sort(spans.begin(), spans.end());
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  for (const auto& s : spans) {
+    if (!out.empty() && s.first <= out.back().second)
+      out.back().second = std::max(out.back().second, s.second);
+    else
+      out.push_back(s);
+  }
+  return out;
+}
+
+// The intervals cut out of the timeline: each tool event, less the times the GPU ran the
+// program's own work during it (its kernels, the one execution a replayed launch keeps, its
+// copies and sets): brrr held a host thread, but what the GPU did meanwhile would have taken as
+// long without brrr. Cutting it hid it: a copy queued before a sampled launch, which the
+// sample's serialisation made finish inside the tool event, vanished from the timeline.
 std::vector<ToolEvent> tool_cuts(const Trace& trace, const KernelTimes& times) {
-  std::unordered_map<uint64_t, std::pair<uint64_t, uint64_t>> replayed;
+  std::vector<std::pair<uint64_t, uint64_t>> held;
   for (const auto& e : trace.tool_events)
-    if (e.correlation_id != 0) replayed.emplace(correlation_key(e.process, e.correlation_id), std::pair(0, 0));
+    if (e.end_ns > e.start_ns) held.emplace_back(e.start_ns, e.end_ns);
+  held = merged(std::move(held));
+  if (held.empty()) return {};
+  // Only the work that overlaps a tool event matters: few intervals among millions.
+  std::vector<std::pair<uint64_t, uint64_t>> busy;
+  const auto consider = [&](uint64_t start, uint64_t end) {
+    if (end <= start) return;
+    auto it = std::upper_bound(held.begin(), held.end(), std::pair(start, UINT64_MAX));
+    const bool overlaps =
+        (it != held.end() && it->first < end) || (it != held.begin() && std::prev(it)->second > start);
+    if (overlaps) busy.emplace_back(start, end);
+  };
   for (const auto& k : trace.kernels)
-    if (auto it = replayed.find(correlation_key(k.process, k.correlation_id)); it != replayed.end())
-      if (auto t = times.of(k)) it->second = *t;
+    if (auto t = times.of(k)) consider(t->first, t->second);
+  for (const auto& c : trace.copies) consider(c.start_ns, c.end_ns);
+  for (const auto& x : trace.sets) consider(x.start_ns, x.end_ns);
+  busy = merged(std::move(busy));
   std::vector<ToolEvent> cuts;
-  for (const auto& e : trace.tool_events) {
-    std::pair<uint64_t, uint64_t> k{0, 0};
-    if (auto it = replayed.find(correlation_key(e.process, e.correlation_id)); it != replayed.end()) k = it->second;
-    if (k.second != 0 && k.first >= e.start_ns && k.second <= e.end_ns && k.first <= k.second) {
-      cuts.push_back({e.start_ns, k.first, e.correlation_id, e.process});
-      cuts.push_back({k.second, e.end_ns, e.correlation_id, e.process});
-    } else {
-      cuts.push_back(e);
+  auto b = busy.begin();
+  for (auto [start, end] : held) {
+    while (b != busy.end() && b->second <= start) ++b;
+    for (auto w = b; w != busy.end() && w->first < end; ++w) {
+      if (w->first > start) cuts.push_back({start, w->first, 0, 0});
+      start = std::max(start, w->second);
     }
+    if (end > start) cuts.push_back({start, end, 0, 0});
   }
   return cuts;
 }
