@@ -157,6 +157,25 @@ TEST_CASE("trace events: work that overlaps on one stream gets a second row") {
                                       "GPU 0 stream 3 (context 0) (overlapping, row 3)"});
 }
 
+TEST_CASE("trace events: work of no length is exported, as the report counts it") {
+  // A 4-byte memset can start and end on one tick of the GPU's clock; a copy can run inside a
+  // cut. The report counts both as transfers, so the export must show them.
+  TraceBuilder b(10'000);
+  b.process(7, 0);
+  b.kernel("a", 1'000, 2'000);
+  b.set(3'000, 3'000, 4);
+  b.copy(5'000, 5'000, 16);
+  b.kernel("b", 6'000, 7'000);
+  const Exported e = export_trace(b);
+  const ParsedTrace parsed = check_trace_events(e.text);
+  uint64_t transfers = 0;
+  for (const auto& t : e.run.transfers) transfers += t.count;
+  CHECK(transfers == 2);
+  CHECK(parsed.of("copy").size() + parsed.of("set").size() == 2);
+  CHECK(parsed.of("kernel").size() == 2);
+  CHECK(e.run.timeline.wall_ns == 10'000);
+}
+
 TEST_CASE("trace events: names that JSON must escape, and bytes that are not UTF-8") {
   TraceBuilder b(10'000);
   b.process(7, 0);

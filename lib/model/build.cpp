@@ -299,10 +299,13 @@ private:
     }
   }
 
+  // Every activity is kept, those of no length too (a tiny memset timed on one tick of the GPU's
+  // clock, or work inside a cut): they happened, and the exports show them. When they were
+  // dropped, the demo's trace export lost 1 to 9 of its 47 copies and sets in about one run of
+  // eight on the H200 (5 of 13 memsets, the 4-byte ones among them, in the run examined).
   void add_activity(uint64_t start, uint64_t end, uint32_t owner, ActivitySource source, std::size_t event) {
-    Activity a{clock_.offset(start), clock_.offset(std::max(start, end)), owner,
-               (static_cast<uint32_t>(source) << Activity::event_bits) | static_cast<uint32_t>(event)};
-    if (a.end > a.start) activities_.push_back(a);
+    activities_.push_back({clock_.offset(start), clock_.offset(std::max(start, end)), owner,
+                           (static_cast<uint32_t>(source) << Activity::event_bits) | static_cast<uint32_t>(event)});
   }
 
   void collect_activities() {
