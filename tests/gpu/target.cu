@@ -21,6 +21,8 @@
 //   brrr-test-target late-kernel         12000 launches of one kernel, then 10 of a kernel first
 //                                        seen after them (brrr's counters must still measure it)
 //   brrr-test-target graph N             capture 10 launches in a CUDA graph, replay it N times
+//   brrr-test-target threads N           N threads at once, each launching 100 kernels of each of
+//                                        two kinds on a stream of its own, then waiting for them
 //   brrr-test-target device-reset N      N times: launch 10 kernels of each of two kinds, wait, and
 //                                        destroy the context with cudaDeviceReset (the next round
 //                                        gets a new one, and a new copy of the module)
@@ -39,6 +41,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -230,6 +233,25 @@ int main(int argc, char** argv) {
     for (int i = 0; i < replays; ++i) CHECK(cudaGraphLaunch(exec, stream));
     CHECK(cudaStreamSynchronize(stream));
     std::printf("launched %d\n", 10 * replays);
+    return 0;
+  }
+  if (mode == "threads" && arg) {
+    const int count = std::atoi(arg);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < count; ++t)
+      threads.emplace_back([out] {
+        cudaStream_t stream = nullptr;
+        CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+        for (int i = 0; i < 100; ++i) {
+          spin_kernel<<<1, 128, 0, stream>>>(out, 100);
+          late_kernel<<<1, 128, 0, stream>>>(out);
+        }
+        CHECK(cudaGetLastError());
+        CHECK(cudaStreamSynchronize(stream));
+        CHECK(cudaStreamDestroy(stream));
+      });
+    for (auto& t : threads) t.join();
+    std::printf("launched %d\n", 200 * count);
     return 0;
   }
   if (mode == "device-reset" && arg) {

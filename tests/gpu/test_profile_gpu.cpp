@@ -215,6 +215,27 @@ TEST_CASE("a program that resets its device and launches again runs on, measured
   }
 }
 
+// Launch callbacks run inside the program's launch calls, where the driver may hold its locks;
+// before the counters stopped calling CUDA and CUPTI under their own lock, eight threads
+// launching at once hung the program in several runs of three (counters first:1 and all).
+TEST_CASE("eight threads launching at once run to the end with counters on, every launch traced") {
+  for (const char* counters : {"first:1", "all"}) {
+    CAPTURE(counters);
+    auto p = profile("threads", {program("brrr-test-target"), "threads", "8"}, {"--counters", counters});
+    CHECK(p.outcome.status == 0);
+    CHECK(p.report.run.info.complete);
+    uint64_t launches = 0;
+    uint64_t measured = 0;
+    for (const auto& k : p.report.run.kernels) {
+      launches += k.launches;
+      if (k.counters) measured += k.counters->measured_launches;
+    }
+    CHECK(launches == 1600);
+    // One launch is measured at a time: the others' launches meanwhile run unmeasured.
+    CHECK(measured >= 2);
+  }
+}
+
 TEST_CASE("kernels replayed from a CUDA graph are traced one by one (counters off and on)") {
   // brrr leaves CUPTI's GRAPH_TRACE off, which would fold a replay into one record: each node
   // of each replay is a kernel of its own, so a graph's kernels (NCCL's, captured by PyTorch)

@@ -99,6 +99,13 @@ struct LastLaunch {
   std::array<AddressArgument, 16> values{};
 };
 
+// Two kinds of state, two rules. The tables below are shared by every thread and guarded by
+// `mutex`, which is never held across a CUDA or CUPTI call: a launch callback runs inside the
+// program's launch call, where the driver may hold its own locks, and a thread waiting for
+// `mutex` there while the holder waited for the driver hung multi-threaded programs
+// (measured: 8 threads launching with counters on, several runs of three hung). The profiler
+// objects, the chips' configs and the progress line belong to the one thread that set `busy`
+// (the range profiler measures one launch at a time), which uses them without the lock.
 struct CountersState {
   const CuptiApi* api = nullptr;
   StreamWriter* writer = nullptr;
@@ -121,6 +128,8 @@ struct CountersState {
   // A launch of some thread is being measured: the range profiler measures one at a time.
   bool busy = false;
   uint64_t samples = 0;
+  // Owned by the thread that set `busy`.
+  bool profiler_initialized = false;
   uint64_t started_ns = 0;
   uint64_t last_progress_ns = 0;
 };
@@ -155,10 +164,18 @@ uint64_t now_ns(const CuptiApi& api) {
 
 // The counters are off for the rest of the run; every distinct kernel seen from now on gets
 // a gap record with this reason.
+// Takes the lock: callers do not hold it.
 void give_up(CountersState& s, std::string reason) {
+  std::lock_guard lock(s.mutex);
   if (!s.unavailable.empty()) return;
   s.writer->warn("hardware counters are unavailable: " + reason + "; tracing continues without them");
   s.unavailable = std::move(reason);
+}
+
+// Why counters are unavailable, or an empty string.
+std::string unavailable(CountersState& s) {
+  std::lock_guard lock(s.mutex);
+  return s.unavailable;
 }
 
 std::string failure(const CountersState& s, const char* call, CUptiResult result) {
@@ -411,12 +428,17 @@ bool enable(CountersState& s, ContextProfiler& p) {
   return configure(s, p);
 }
 
+// For the thread that set `busy`: the context's profiler, made at its first sampled launch.
 ContextProfiler* context_profiler(CountersState& s, CUcontext context) {
-  if (auto it = s.contexts.find(context); it != s.contexts.end()) return it->second;
-  s.contexts[context] = nullptr; // a failure below is not retried for this context
+  {
+    std::lock_guard lock(s.mutex);
+    if (auto it = s.contexts.find(context); it != s.contexts.end()) return it->second;
+    s.contexts[context] = nullptr; // a failure below is not retried for this context
+  }
   // The profiler is initialised at the first sampled launch, with a context current: inside
   // cuInit, where the library starts, CUPTI refuses (CUPTI_ERROR_UNKNOWN on the H100).
-  if (s.contexts.size() == 1) {
+  if (!s.profiler_initialized) {
+    s.profiler_initialized = true;
     auto init = cupti_params<CUpti_Profiler_Initialize_Params>(CUpti_Profiler_Initialize_Params_STRUCT_SIZE);
     if (CUptiResult r = s.api->cuptiProfilerInitialize(&init); r != CUPTI_SUCCESS) {
       give_up(s, failure(s, "cuptiProfilerInitialize", r));
@@ -432,6 +454,7 @@ ContextProfiler* context_profiler(CountersState& s, CUcontext context) {
   p->context = context;
   p->chip = chip;
   if (!enable(s, *p)) return nullptr;
+  std::lock_guard lock(s.mutex);
   s.contexts[context] = p;
   return p;
 }
@@ -475,24 +498,34 @@ void finish_sample(CountersState& s, ContextProfiler& p, const CUpti_CallbackDat
   }
   configure(s, p);
   const uint64_t end_ns = now_ns(api);
-  StreamWriter::Batch batch(*s.writer);
-  if (!batch.active()) return;
-  const auto name = batch.intern(cb.symbolName ? cb.symbolName : "");
-  if (measured) {
-    std::vector<stream::CounterValue> out(values.size());
-    for (size_t i = 0; i < values.size(); ++i) out[i] = {batch.intern(p.chip->metrics[i]), 0, values[i]};
-    batch.add_counter_sample({cb.correlationId, name, static_cast<uint32_t>(out.size()), 0}, out.data());
-    ++s.samples;
-  } else {
-    batch.add(
-        stream::CounterGapRecord{cb.correlationId, name, batch.intern("the range profiler returned no range"), 0});
+  {
+    // The writer's lock is let go before the table lock is taken: elsewhere the table lock
+    // is held while writing (gaps, dataflow), and the two are always taken in that order.
+    StreamWriter::Batch batch(*s.writer);
+    if (!batch.active()) return;
+    const auto name = batch.intern(cb.symbolName ? cb.symbolName : "");
+    if (measured) {
+      std::vector<stream::CounterValue> out(values.size());
+      for (size_t i = 0; i < values.size(); ++i) out[i] = {batch.intern(p.chip->metrics[i]), 0, values[i]};
+      batch.add_counter_sample({cb.correlationId, name, static_cast<uint32_t>(out.size()), 0}, out.data());
+    } else {
+      batch.add(
+          stream::CounterGapRecord{cb.correlationId, name, batch.intern("the range profiler returned no range"), 0});
+    }
+    batch.add(stream::ToolEventRecord{t_sample_start_ns, end_ns, cb.correlationId, 0});
   }
-  batch.add(stream::ToolEventRecord{t_sample_start_ns, end_ns, cb.correlationId, 0});
+  uint64_t samples = 0;
+  size_t kernels = 0;
+  {
+    std::lock_guard lock(s.mutex);
+    samples = s.samples += measured ? 1 : 0;
+    kernels = s.sampled.size();
+  }
   // Progress for long runs, at most every two seconds, on the program's stderr.
   if (end_ns - s.started_ns > 2'000'000'000ull && end_ns - s.last_progress_ns > 2'000'000'000ull) {
     s.last_progress_ns = end_ns;
     const std::string line =
-        "brrr: counters: " + std::to_string(s.samples) + " launches of " + std::to_string(s.sampled.size()) +
+        "brrr: counters: " + std::to_string(samples) + " launches of " + std::to_string(kernels) +
         " kernels measured (latest: " + std::string(cb.symbolName ? cb.symbolName : "?").substr(0, 60) + ")\n";
     [[maybe_unused]] ssize_t ignored = ::write(STDERR_FILENO, line.data(), line.size());
   }
@@ -506,16 +539,24 @@ void write_dataflow(CountersState& s) {
   s.dataflow.clear();
 }
 
+// A function's parameter words, read from the driver the first time, outside the lock (see
+// CountersState). The cache's entries are never changed or erased once in, so the reference
+// stays valid.
 const ParamWords& param_words(CountersState& s, CUfunction f) {
-  auto [it, inserted] = s.param_words.try_emplace(f);
+  {
+    std::lock_guard lock(s.mutex);
+    if (auto it = s.param_words.find(f); it != s.param_words.end()) return it->second;
+  }
+  ParamWords words;
   const Driver* d = driver();
-  if (inserted && d != nullptr && d->cuFuncGetParamInfo != nullptr) {
+  if (d != nullptr && d->cuFuncGetParamInfo != nullptr) {
     size_t offset = 0;
     size_t size = 0;
     for (uint32_t i = 0; i < 1024 && d->cuFuncGetParamInfo(f, i, &offset, &size) == CUDA_SUCCESS; ++i)
-      for (size_t word = 0; word + 8 <= size; word += 8) it->second.push_back({i, static_cast<uint32_t>(word), false});
+      for (size_t word = 0; word + 8 <= size; word += 8) words.push_back({i, static_cast<uint32_t>(word), false});
   }
-  return it->second;
+  std::lock_guard lock(s.mutex);
+  return s.param_words.try_emplace(f, std::move(words)).first->second;
 }
 
 // Compares a launch's arguments with the previous launch on its stream: a value
@@ -557,24 +598,28 @@ void record_dataflow(CountersState& s, const ParamWords& words, CUstream stream,
 // runtime is a shared library that can name the kernel's function, else the pointer
 // parameters of its demangled signature (a runtime linked into the program).
 const ParamWords& runtime_param_words(CountersState& s, const void* function, const char* symbol) {
-  auto [it, inserted] = s.runtime_param_words.try_emplace(function);
-  if (!inserted) return it->second;
+  {
+    std::lock_guard lock(s.mutex);
+    if (auto it = s.runtime_param_words.find(function); it != s.runtime_param_words.end()) return it->second;
+  }
+  ParamWords words;
   CUfunction f = nullptr;
   if (const Runtime* r = runtime(); r != nullptr && r->cudaPeekAtLastError() == 0) {
     if (r->cudaGetFuncBySymbol(&f, function) == 0 && f != nullptr)
-      it->second = param_words(s, f);
+      words = param_words(s, f);
     else
       r->cudaGetLastError();
   }
-  if (it->second.empty() && symbol != nullptr) {
+  if (words.empty() && symbol != nullptr) {
     int status = 0;
     char* demangled = abi::__cxa_demangle(symbol, nullptr, nullptr, &status);
     if (demangled != nullptr) {
-      for (const PointerParameter& p : pointer_parameters(demangled)) it->second.push_back({p.index, 0, p.read_only});
+      for (const PointerParameter& p : pointer_parameters(demangled)) words.push_back({p.index, 0, p.read_only});
       std::free(demangled);
     }
   }
-  return it->second;
+  std::lock_guard lock(s.mutex);
+  return s.runtime_param_words.try_emplace(function, std::move(words)).first->second;
 }
 
 // Whether a launch on this stream is being captured into a CUDA graph: it runs nothing now, so
@@ -595,11 +640,14 @@ bool capturing(CUstream stream) {
 
 // Compares the launch's arguments with the previous launch on its stream (dataflow).
 void on_launch_arguments(CountersState& s, const LaunchParams& params, const CUpti_CallbackData& cb) {
+  const ParamWords* words = nullptr;
   if (params.function != nullptr)
-    record_dataflow(s, param_words(s, params.function), params.stream, params.args, t_launch_correlation);
+    words = &param_words(s, params.function);
   else if (params.runtime_function != nullptr)
-    record_dataflow(s, runtime_param_words(s, params.runtime_function, cb.symbolName), params.stream, params.args,
-                    t_launch_correlation);
+    words = &runtime_param_words(s, params.runtime_function, cb.symbolName);
+  if (words == nullptr) return;
+  std::lock_guard lock(s.mutex);
+  record_dataflow(s, *words, params.stream, params.args, t_launch_correlation);
 }
 
 void on_launch(CUpti_CallbackDomain domain, CUpti_CallbackId id, const CUpti_CallbackData& cb) {
@@ -608,38 +656,41 @@ void on_launch(CUpti_CallbackDomain domain, CUpti_CallbackId id, const CUpti_Cal
     if (t_launch_depth++ > 0) return;
     t_launch_correlation = cb.correlationId;
     const LaunchParams params = launch_params(domain, id, cb);
-    {
-      std::lock_guard lock(s.mutex);
-      on_launch_arguments(s, params, cb);
-    }
+    on_launch_arguments(s, params, cb);
     if (!s.options.range.empty() && t_inside_range == 0) return;
     const KernelKey key = launch_key(params, cb);
     if (t_sampled_enough.count(key) != 0) return;
-    std::lock_guard lock(s.mutex);
-    uint32_t& count = s.sampled[key];
-    if (cb.symbolName != nullptr && is_communication_kernel(cb.symbolName)) {
-      if (count++ == 0) add_gap(s, cb, communication_gap_reason);
-      t_sampled_enough.insert(key);
-      return;
-    }
-    if (!s.unavailable.empty()) {
-      if (count++ == 0) add_gap(s, cb, s.unavailable);
-      t_sampled_enough.insert(key);
-      return;
-    }
-    if (s.options.mode == CounterOptions::Mode::first && count >= s.options.first) {
-      t_sampled_enough.insert(key);
-      return;
-    }
-    if (s.busy || capturing(params.stream)) return;
+    // What the decision needs from the driver, asked before taking the lock.
+    const bool communication = cb.symbolName != nullptr && is_communication_kernel(cb.symbolName);
+    const bool captured = !communication && capturing(params.stream);
     CUcontext context = cb.context;
     if (context == nullptr && driver() != nullptr) driver()->cuCtxGetCurrent(&context);
-    // A thread without a current context at the launch call (the runtime makes one current
-    // inside it) is left for a later launch of the same kernel.
-    if (context == nullptr) return;
-    ++count;
-    // Everything from here on is brrr's time, the profiler's first set-up (seconds, for the
-    // metric configuration) included: it goes into the tool event, never to the program.
+    {
+      std::lock_guard lock(s.mutex);
+      uint32_t& count = s.sampled[key];
+      if (communication) {
+        if (count++ == 0) add_gap(s, cb, communication_gap_reason);
+        t_sampled_enough.insert(key);
+        return;
+      }
+      if (!s.unavailable.empty()) {
+        if (count++ == 0) add_gap(s, cb, s.unavailable);
+        t_sampled_enough.insert(key);
+        return;
+      }
+      if (s.options.mode == CounterOptions::Mode::first && count >= s.options.first) {
+        t_sampled_enough.insert(key);
+        return;
+      }
+      // A thread without a current context at the launch call (the runtime makes one current
+      // inside it) is left for a later launch of the same kernel.
+      if (s.busy || captured || context == nullptr) return;
+      ++count;
+      s.busy = true;
+    }
+    // This thread measures the launch, outside the lock. Everything from here on is brrr's
+    // time, the profiler's first set-up (seconds, for the metric configuration) included: it
+    // goes into the tool event, never to the program.
     t_sample_start_ns = now_ns(*s.api);
     ContextProfiler* p = context_profiler(s, context);
     auto start = cupti_params<CUpti_RangeProfiler_Start_Params>(CUpti_RangeProfiler_Start_Params_STRUCT_SIZE);
@@ -650,22 +701,26 @@ void on_launch(CUpti_CallbackDomain domain, CUpti_CallbackId id, const CUpti_Cal
       if (started != CUPTI_SUCCESS) give_up(s, failure(s, "cuptiRangeProfilerStart", started));
     }
     if (started != CUPTI_SUCCESS) {
+      const std::string reason = unavailable(s);
       add_gap(s, cb,
-              s.unavailable.empty() ? std::string("the range profiler could not be set up for this kernel's context")
-                                    : s.unavailable);
+              reason.empty() ? std::string("the range profiler could not be set up for this kernel's context")
+                             : reason);
       // The launch runs unprofiled after this callback; only the set-up time is brrr's.
-      StreamWriter::Batch batch(*s.writer);
-      if (batch.active()) batch.add(stream::ToolEventRecord{t_sample_start_ns, now_ns(*s.api), 0, 0});
+      {
+        StreamWriter::Batch batch(*s.writer);
+        if (batch.active()) batch.add(stream::ToolEventRecord{t_sample_start_ns, now_ns(*s.api), 0, 0});
+      }
+      std::lock_guard lock(s.mutex);
+      s.busy = false;
       return;
     }
-    s.busy = true;
     t_sampling = p;
   } else {
     if (--t_launch_depth > 0 || t_sampling == nullptr) return;
     ContextProfiler* p = t_sampling;
     t_sampling = nullptr;
-    std::lock_guard lock(s.mutex);
     finish_sample(s, *p, cb);
+    std::lock_guard lock(s.mutex);
     s.busy = false;
   }
 }
@@ -676,21 +731,24 @@ void on_launch(CUpti_CallbackDomain domain, CUpti_CallbackId id, const CUpti_Cal
 // program that reset its device and launched again crashed inside CUPTI with counters on.
 void on_context_destroy(const CUpti_ResourceData& data) {
   CountersState& s = *g_counters;
-  std::lock_guard lock(s.mutex);
-  auto it = s.contexts.find(data.context);
-  if (it == s.contexts.end()) return;
-  // A launch of another thread being measured keeps its profiler (the program destroys a
-  // context it is launching into); only the map forgets it.
-  if (ContextProfiler* p = it->second; p != nullptr && !s.busy) {
-    auto disable = cupti_params<CUpti_RangeProfiler_Disable_Params>(CUpti_RangeProfiler_Disable_Params_STRUCT_SIZE);
-    disable.pRangeProfilerObject = p->object;
-    if (CUptiResult r = s.api->cuptiRangeProfilerDisable(&disable); r != CUPTI_SUCCESS)
-      s.writer->warn(describe_failure(*s.api, "cuptiRangeProfilerDisable", r) +
-                     " as its context was destroyed: launches in a new context are not measured");
-    else
-      delete p;
+  ContextProfiler* p = nullptr;
+  {
+    std::lock_guard lock(s.mutex);
+    auto it = s.contexts.find(data.context);
+    if (it == s.contexts.end()) return;
+    // A launch of another thread being measured keeps its profiler (the program destroys a
+    // context it is launching into); only the map forgets it.
+    if (!s.busy) p = it->second;
+    s.contexts.erase(it);
   }
-  s.contexts.erase(it);
+  if (p == nullptr) return;
+  auto disable = cupti_params<CUpti_RangeProfiler_Disable_Params>(CUpti_RangeProfiler_Disable_Params_STRUCT_SIZE);
+  disable.pRangeProfilerObject = p->object;
+  if (CUptiResult r = s.api->cuptiRangeProfilerDisable(&disable); r != CUPTI_SUCCESS)
+    s.writer->warn(describe_failure(*s.api, "cuptiRangeProfilerDisable", r) +
+                   " as its context was destroyed: launches in a new context are not measured");
+  else
+    delete p;
 }
 
 // Tracks NVTX push/pop ranges on this thread, for the range restriction.
