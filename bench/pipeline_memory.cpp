@@ -417,8 +417,9 @@ private:
       double peak = 0;
       int status = 0;
       for (int i = 0; i < 5; ++i) {
-        const brrr::LaunchResult r =
-            brrr::launch_and_wait({{brrr_, "explain", report_.string(), "--format", format}, {}});
+        brrr::LaunchRequest request;
+        request.command = {brrr_, "explain", report_.string(), "--format", format};
+        const brrr::LaunchResult r = brrr::launch_and_wait(request);
         times.push_back(static_cast<double>(r.end_ns - r.start_ns) * 1e-9);
         peak = std::max(peak, static_cast<double>(r.peak_rss_bytes) / (1 << 20));
         status = std::max(status, brrr::pass_through_status(r.exit));

@@ -123,19 +123,6 @@ struct KernelTimes {
   }
 };
 
-// Intervals in order, overlapping ones merged.
-std::vector<std::pair<uint64_t, uint64_t>> merged(std::vector<std::pair<uint64_t, uint64_t>> spans) {
-  std::sort(spans.begin(), spans.end());
-  std::vector<std::pair<uint64_t, uint64_t>> out;
-  for (const auto& s : spans) {
-    if (!out.empty() && s.first <= out.back().second)
-      out.back().second = std::max(out.back().second, s.second);
-    else
-      out.push_back(s);
-  }
-  return out;
-}
-
 // The intervals cut out of the timeline: each tool event, less the times the GPU ran the
 // program's own work during it (its kernels, the one execution a replayed launch keeps, its
 // copies and sets): brrr held a host thread, but what the GPU did meanwhile would have taken as
@@ -145,7 +132,7 @@ std::vector<ToolEvent> tool_cuts(const Trace& trace, const KernelTimes& times) {
   std::vector<std::pair<uint64_t, uint64_t>> held;
   for (const auto& e : trace.tool_events)
     if (e.end_ns > e.start_ns) held.emplace_back(e.start_ns, e.end_ns);
-  held = merged(std::move(held));
+  held = merged_intervals(std::move(held));
   if (held.empty()) return {};
   // Only the work that overlaps a tool event matters: few intervals among millions.
   std::vector<std::pair<uint64_t, uint64_t>> busy;
@@ -160,7 +147,7 @@ std::vector<ToolEvent> tool_cuts(const Trace& trace, const KernelTimes& times) {
     if (auto t = times.of(k)) consider(t->first, t->second);
   for (const auto& c : trace.copies) consider(c.start_ns, c.end_ns);
   for (const auto& x : trace.sets) consider(x.start_ns, x.end_ns);
-  busy = merged(std::move(busy));
+  busy = merged_intervals(std::move(busy));
   std::vector<ToolEvent> cuts;
   auto b = busy.begin();
   for (auto [start, end] : held) {

@@ -4,21 +4,25 @@
 
 namespace brrr {
 
+std::vector<std::pair<uint64_t, uint64_t>> merged_intervals(std::vector<std::pair<uint64_t, uint64_t>> spans) {
+  std::sort(spans.begin(), spans.end());
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  for (const auto& s : spans) {
+    if (!out.empty() && s.first <= out.back().second)
+      out.back().second = std::max(out.back().second, s.second);
+    else
+      out.push_back(s);
+  }
+  return out;
+}
+
 RunClock::RunClock(uint64_t start_ns, uint64_t end_ns, const std::vector<ToolEvent>& cuts) : start_ns_(start_ns) {
   // A cut is clipped to the run's start: the part before it is not on the timeline, and
   // subtracting it would take offsets below zero.
   for (const auto& e : cuts)
     if (e.end_ns > std::max(e.start_ns, start_ns)) cuts_.emplace_back(std::max(e.start_ns, start_ns), e.end_ns);
-  std::sort(cuts_.begin(), cuts_.end());
-  // Merge overlapping cuts so that none is subtracted twice.
-  std::vector<std::pair<uint64_t, uint64_t>> merged;
-  for (const auto& c : cuts_) {
-    if (!merged.empty() && c.first <= merged.back().second)
-      merged.back().second = std::max(merged.back().second, c.second);
-    else
-      merged.push_back(c);
-  }
-  cuts_ = std::move(merged);
+  // Merged, so that no cut is subtracted twice.
+  cuts_ = merged_intervals(std::move(cuts_));
   cut_before_.reserve(cuts_.size() + 1);
   uint64_t total = 0;
   for (const auto& c : cuts_) cut_before_.push_back(total += c.second - c.first);

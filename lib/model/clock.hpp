@@ -13,6 +13,10 @@
 
 namespace brrr {
 
+// Intervals [first, second) in order, overlapping and touching ones merged.
+[[nodiscard]] std::vector<std::pair<uint64_t, uint64_t>>
+merged_intervals(std::vector<std::pair<uint64_t, uint64_t>> spans);
+
 class RunClock {
 public:
   RunClock() = default;

@@ -46,6 +46,20 @@ inline Profiled profile(const std::string& name, const std::vector<std::string>&
   return read_profiled(name, run(profile_command(name, target, options)));
 }
 
+// All kernel launches of a run, and how many of them had their counters measured.
+struct LaunchTotals {
+  uint64_t launches = 0;
+  uint64_t measured = 0;
+};
+inline LaunchTotals launch_totals(const Run& run) {
+  LaunchTotals t;
+  for (const auto& k : run.kernels) {
+    t.launches += k.launches;
+    if (k.counters) t.measured += k.counters->measured_launches;
+  }
+  return t;
+}
+
 // The kernel group of a function, whatever namespace it sits in: "(anonymous
 // namespace)::tiny_kernel(float*)" is found as "tiny_kernel".
 inline const KernelGroup* find_kernel(const Run& run, const std::string& function) {

@@ -201,12 +201,7 @@ TEST_CASE("a program that resets its device and launches again runs on, measured
     auto p = profile("device-reset", {program("brrr-test-target"), "device-reset", "3"}, {"--counters", counters});
     CHECK(p.outcome.status == 0);
     CHECK(p.report.run.info.complete);
-    uint64_t launches = 0;
-    uint64_t measured = 0;
-    for (const auto& k : p.report.run.kernels) {
-      launches += k.launches;
-      if (k.counters) measured += k.counters->measured_launches;
-    }
+    const auto [launches, measured] = launch_totals(p.report.run);
     CHECK(launches == 60);
     if (std::string(counters) == "all")
       CHECK(measured == 60);
@@ -224,12 +219,7 @@ TEST_CASE("eight threads launching at once run to the end with counters on, ever
     auto p = profile("threads", {program("brrr-test-target"), "threads", "8"}, {"--counters", counters});
     CHECK(p.outcome.status == 0);
     CHECK(p.report.run.info.complete);
-    uint64_t launches = 0;
-    uint64_t measured = 0;
-    for (const auto& k : p.report.run.kernels) {
-      launches += k.launches;
-      if (k.counters) measured += k.counters->measured_launches;
-    }
+    const auto [launches, measured] = launch_totals(p.report.run);
     CHECK(launches == 1600);
     // One launch is measured at a time: the others' launches meanwhile run unmeasured.
     CHECK(measured >= 2);
